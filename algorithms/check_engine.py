@@ -1,0 +1,42 @@
+"""landslide:checkengine: is the engine usable, with which TensorFlow and device."""
+
+from qgis.core import QgsProcessingOutputString
+
+from .base import LandslideAlgorithm
+from .engine_runner import engine_python, run_engine
+
+
+class CheckEngine(LandslideAlgorithm):
+    NAME = "checkengine"
+    DISPLAY_NAME = "Check engine"
+    GROUP = "tools"
+    ICON = "engine"
+    HELP = (
+        "Starts the engine (the separate Python process where TensorFlow runs) and reports "
+        "its interpreter, Python, TensorFlow, Keras, scikit-learn, NumPy and GDAL versions "
+        "and the device it computes on (CPU or which GPU).<br>"
+        "The interpreter is the 'Engine Python interpreter' setting (Settings > Options > "
+        "Processing > Providers > Landslide susceptibility), overridden by the environment "
+        "variable LANDSLIDE_ENGINE_PYTHON; by default the plugin's own .venv made by "
+        "'make install'. When something is missing the message says how to fix it.")
+
+    INTERPRETER = "INTERPRETER"
+    TENSORFLOW = "TENSORFLOW"
+    DEVICE = "DEVICE"
+    REPORT = "REPORT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addOutput(QgsProcessingOutputString(self.INTERPRETER, "Interpreter"))
+        self.addOutput(QgsProcessingOutputString(self.TENSORFLOW, "TensorFlow version"))
+        self.addOutput(QgsProcessingOutputString(self.DEVICE, "Device"))
+        self.addOutput(QgsProcessingOutputString(self.REPORT, "Report"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        python = engine_python()
+        feedback.pushInfo(f"Engine interpreter: {python}")
+        info = run_engine("check", {}, feedback, python=python)
+        report = "\n".join(f"{key}: {value}" for key, value in info.items())
+        feedback.pushInfo(report)
+        return {self.INTERPRETER: info.get("executable", python),
+                self.TENSORFLOW: info.get("tensorflow", ""),
+                self.DEVICE: info.get("device", ""), self.REPORT: report}

@@ -1,0 +1,204 @@
+"""Run the engine process from a Processing algorithm.
+
+One helper for every engine-backed algorithm: :func:`run_engine` starts the
+engine's Python (never ``sys.executable`` inside QGIS) with a clean environment,
+relays its JSON-lines protocol to the feedback (progress, log, warnings), and
+stops it when the user cancels: SIGINT first so that the engine can finish
+cleanly (keep its best checkpoint), a hard kill after a grace period.
+No threads: stdout is polled with a selector between cancel checks.
+"""
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import tempfile
+import time
+
+from qgis.core import QgsProcessingException
+
+from .base import PLUGIN_DIR
+
+ENGINE_PYTHON_SETTING = "LANDSLIDE_ENGINE_PYTHON"
+ENV_VAR = "LANDSLIDE_ENGINE_PYTHON"
+LAUNCHER = os.path.join(PLUGIN_DIR, "engine", "launcher.py")
+CANCEL_GRACE_S = 20.0
+_PYTHON_OK = {}  # interpreter path -> (mtime, None or problem text)
+
+# Environment variables of the QGIS process that must not leak into the engine.
+_DROP_PREFIXES = ("PYTHON", "QGIS", "QT_", "GDAL_DRIVER_PATH", "LD_PRELOAD")
+
+
+def default_engine_python():
+    return os.path.join(PLUGIN_DIR, ".venv", "bin", "python")
+
+
+def engine_python():
+    """The interpreter to run: $LANDSLIDE_ENGINE_PYTHON, else the provider
+    setting, else the plugin's own ``.venv``."""
+    if os.environ.get(ENV_VAR):
+        return os.environ[ENV_VAR]
+    try:
+        from processing.core.ProcessingConfig import ProcessingConfig
+
+        configured = ProcessingConfig.getSetting(ENGINE_PYTHON_SETTING)
+    except Exception:  # provider not loaded (e.g. a bare script)
+        configured = None
+    return configured or default_engine_python()
+
+
+def clean_environment():
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(_DROP_PREFIXES)}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONNOUSERSITE"] = "1"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return env
+
+
+def _fix_hint(python):
+    return ("Fix: run 'make install' in the plugin folder "
+            f"({PLUGIN_DIR}) to create its .venv, or set 'Engine Python interpreter' in "
+            "Settings > Options > Processing > Providers > Landslide susceptibility "
+            f"(or the environment variable {ENV_VAR}) to a Python that has tensorflow, "
+            f"scikit-learn and GDAL. Interpreter tried: {python}")
+
+
+def engine_problem(python):
+    """None when ``python`` can run the engine, else a message with the fix."""
+    if not python or not os.path.isfile(python):
+        return f"The engine's Python interpreter was not found. {_fix_hint(python)}"
+    if not os.access(python, os.X_OK):
+        return f"The engine's Python interpreter is not executable. {_fix_hint(python)}"
+    mtime = os.path.getmtime(python)
+    cached = _PYTHON_OK.get(python)
+    if cached and cached[0] == mtime:
+        return cached[1]
+    probe = ("import importlib.util as u, sys; "
+             "missing = [m for m in ('tensorflow', 'sklearn', 'osgeo') if u.find_spec(m) is None]; "
+             "print(','.join(missing)); sys.exit(1 if missing else 0)")
+    try:
+        done = subprocess.run([python, "-c", probe], env=clean_environment(),
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        problem = f"The engine's Python interpreter could not be started ({exc}). " \
+                  f"{_fix_hint(python)}"
+    else:
+        missing = done.stdout.strip()
+        problem = None if done.returncode == 0 else (
+            f"The engine's Python lacks: {missing or done.stderr.strip()[-300:]}. "
+            f"{_fix_hint(python)}")
+    _PYTHON_OK[python] = (mtime, problem)
+    return problem
+
+
+def run_engine(command, params, feedback, python=None, cancel_grace_s=CANCEL_GRACE_S):
+    """Run engine ``command`` with ``params``; return its result dict.
+
+    The result carries ``"cancelled": True`` when the user cancelled and the
+    engine still returned something (e.g. the best model so far). Raises
+    ``QgsProcessingException`` with the engine's own message on failure.
+    """
+    python = python or engine_python()
+    problem = engine_problem(python)
+    if problem:
+        raise QgsProcessingException(problem)
+
+    with tempfile.TemporaryDirectory(prefix="landslide_engine_") as tmp:
+        params_path = os.path.join(tmp, "params.json")
+        with open(params_path, "w", encoding="utf-8") as handle:
+            json.dump(params, handle)
+        stderr_path = os.path.join(tmp, "stderr.txt")
+        with open(stderr_path, "wb") as stderr:
+            process = subprocess.Popen(
+                [python, LAUNCHER, command, "--params", params_path],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                env=clean_environment(), cwd=tmp, start_new_session=True)
+            outcome = _relay(process, feedback, cancel_grace_s)
+        with open(stderr_path, "rb") as handle:
+            stderr_tail = handle.read()[-4000:].decode("utf-8", "replace")
+
+    if outcome["error"] is not None:
+        raise QgsProcessingException(outcome["error"])
+    if outcome["result"] is None:
+        if outcome["cancelled"]:
+            return {"cancelled": True}
+        raise QgsProcessingException(
+            f"The engine stopped without a result (exit status {process.returncode}). "
+            f"Its last output:\n{stderr_tail.strip()[-2000:]}")
+    result = dict(outcome["result"])
+    if outcome["cancelled"]:
+        result["cancelled"] = True
+    return result
+
+
+def _relay(process, feedback, cancel_grace_s):
+    """Pump protocol lines to ``feedback`` until the process ends."""
+    outcome = {"result": None, "error": None, "cancelled": False}
+    selector = selectors.DefaultSelector()
+    fd = process.stdout.fileno()
+    os.set_blocking(fd, False)
+    selector.register(fd, selectors.EVENT_READ)
+    buffer = b""
+    cancel_time = None
+    open_stream = True
+    while open_stream or process.poll() is None:
+        if feedback is not None and feedback.isCanceled() and cancel_time is None:
+            cancel_time = time.monotonic()
+            outcome["cancelled"] = True
+            _signal(process, signal.SIGINT)
+        if cancel_time is not None and time.monotonic() - cancel_time > cancel_grace_s:
+            _signal(process, signal.SIGKILL)
+            cancel_time = float("inf")  # killed; just drain
+        if not open_stream:
+            time.sleep(0.05)
+            continue
+        for _ in selector.select(timeout=0.1):
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                open_stream = False
+                break
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                _handle_line(line, feedback, outcome)
+    selector.close()
+    process.wait()
+    if buffer.strip():
+        _handle_line(buffer, feedback, outcome)
+    if outcome["cancelled"] and outcome["error"] and process.returncode == 130:
+        outcome["error"] = None  # a clean cancel is not a failure
+    return outcome
+
+
+def _signal(process, sig):
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _handle_line(line, feedback, outcome):
+    text = line.decode("utf-8", "replace").strip()
+    if not text:
+        return
+    try:
+        record = json.loads(text)
+        kind = record["type"]
+    except (ValueError, KeyError, TypeError):
+        if feedback is not None:
+            feedback.pushDebugInfo(text)
+        return
+    if kind == "result":
+        outcome["result"] = record.get("value") or {}
+    elif kind == "error":
+        outcome["error"] = record.get("message", "Engine error")
+    elif feedback is None:
+        return
+    elif kind == "progress":
+        feedback.setProgress(float(record.get("value", 0)))
+    elif kind == "info":
+        feedback.pushInfo(record.get("message", ""))
+    elif kind == "warning":
+        feedback.reportError(record.get("message", ""), fatalError=False)

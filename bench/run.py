@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""``make bench``: measure speed and memory, write JSON, print a table.
+
+Each benchmark is a function returning a list of figures
+``{"name", "value", "unit", ...}``; all of them run in fresh subprocesses where
+memory is measured, so one does not inflate another's peak RSS. The result
+file names the machine (cores, CPU, GPU) and versions.
+``--mode quick`` (default) takes minutes; ``--mode full`` takes longer.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_PYTHON = os.path.join(REPO, ".venv", "bin", "python")
+LAUNCHER = os.path.join(REPO, "engine", "launcher.py")
+
+
+def engine(command, params, timeout=3600):
+    """Run an engine command, return (result, wall seconds)."""
+    started = time.monotonic()
+    done = subprocess.run([VENV_PYTHON, LAUNCHER, command, "--params", json.dumps(params)],
+                          capture_output=True, text=True, timeout=timeout)
+    wall = time.monotonic() - started
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    for record in records:
+        if record["type"] == "error":
+            raise RuntimeError(f"engine {command}: {record['message']}")
+        if record["type"] == "result":
+            return record["value"], wall
+    raise RuntimeError(f"engine {command} gave no result:\n{done.stderr[-2000:]}")
+
+
+def measured_python(code, timeout=3600):
+    """Run Python ``code`` in the venv under /usr/bin/time; return (stdout, peak RSS MiB)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write(code)
+    try:
+        done = subprocess.run(["/usr/bin/time", "-f", "MAXRSS_KB=%M", VENV_PYTHON, handle.name],
+                              capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    finally:
+        os.remove(handle.name)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    rss_kb = int(done.stderr.rsplit("MAXRSS_KB=", 1)[1].split()[0])
+    return done.stdout, rss_kb / 1024.0
+
+
+def bench_engine_start(mode):
+    info, wall = engine("check", {})
+    return [{"name": "engine start-up (import TensorFlow, check)", "value": round(wall, 2),
+             "unit": "s"}], info
+
+
+def bench_sample_area(mode):
+    sizes = [400, 1000] if mode == "quick" else [400, 1000, 2000, 5000]
+    figures = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            code = (
+                "import runpy, time\n"
+                f"runpy.run_path({LAUNCHER!r})['register_package']({REPO!r})\n"
+                "from landslide_susceptibility.core.sample_area import create_sample_area\n"
+                "t = time.perf_counter()\n"
+                f"create_sample_area({folder!r}, seed=1, size={size})\n"
+                "print(time.perf_counter() - t)\n")
+            out, rss = measured_python(code)
+        figures.append({"name": f"sample area {size}x{size}", "value": round(float(out), 2),
+                        "unit": "s", "peak_rss_mib": round(rss, 1)})
+    return figures
+
+
+BENCHMARKS = [
+    ("engine", bench_engine_start),
+    ("sample_area", bench_sample_area),
+]
+
+
+def machine(engine_info):
+    return {"cores": os.cpu_count(), "cpu": engine_info.get("cpu"),
+            "gpus": engine_info.get("gpus", []), "python": platform.python_version(),
+            "tensorflow": engine_info.get("tensorflow"), "keras": engine_info.get("keras"),
+            "numpy": engine_info.get("numpy"), "gdal": engine_info.get("gdal"),
+            "platform": platform.platform()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["quick", "full"], default="quick")
+    parser.add_argument("--output", default=os.path.join(REPO, "bench", "results.json"))
+    parser.add_argument("--only", nargs="*", help="run only these benchmarks")
+    args = parser.parse_args()
+    results = {"mode": args.mode, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "benchmarks": {}}
+    engine_info = {}
+    for name, function in BENCHMARKS:
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        figures = function(args.mode)
+        if name == "engine":
+            figures, engine_info = figures
+        results["benchmarks"][name] = figures
+    if not engine_info:
+        engine_info = engine("check", {})[0]
+    results["machine"] = machine(engine_info)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(results, handle, indent=2)
+    print(json.dumps(results, indent=2))
+    print(f"\n{'benchmark':44s} {'value':>12s}  unit", file=sys.stderr)
+    for figures in results["benchmarks"].values():
+        for figure in figures:
+            print(f"{figure['name']:44s} {figure['value']:>12}  {figure['unit']}",
+                  file=sys.stderr)
+    print(f"written to {args.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The engine process: protocol, errors, progress, cancel, missing interpreter."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+from landslide_susceptibility.algorithms import engine_runner
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_PYTHON = os.path.join(REPO, ".venv", "bin", "python")
+
+
+class RecordingFeedback(QgsProcessingFeedback):
+    """Feedback that records what reaches it and can cancel after a delay."""
+
+    def __init__(self, cancel_after_s=None):
+        super().__init__()
+        self.progress_values, self.infos, self.warnings = [], [], []
+        self.progressChanged.connect(self.progress_values.append)
+        self._cancel_at = None if cancel_after_s is None else time.monotonic() + cancel_after_s
+
+    def isCanceled(self):  # noqa: N802
+        if self._cancel_at is not None and time.monotonic() >= self._cancel_at:
+            self.cancel()
+        return super().isCanceled()
+
+    def pushInfo(self, info):  # noqa: N802
+        self.infos.append(info)
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803
+        self.warnings.append(error)
+
+
+def run_cli(*args):
+    return subprocess.run([VENV_PYTHON, os.path.join(REPO, "engine", "launcher.py"), *args],
+                          capture_output=True, text=True, timeout=300,
+                          env=engine_runner.clean_environment())
+
+
+def test_check_command_reports_versions_and_device():
+    done = run_cli("check")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert all("type" in record for record in records), "stdout must be pure JSON lines"
+    first_info = next(r for r in records if r["type"] == "info")
+    assert "TensorFlow 2." in first_info["message"]
+    assert " on CPU" in first_info["message"] or " on GPU" in first_info["message"]
+    result = records[-1]
+    assert result["type"] == "result"
+    assert result["value"]["tensorflow"].startswith("2.")
+    assert result["value"]["sklearn"] and result["value"]["gdal"]
+
+
+def test_cli_unknown_command_and_bad_params():
+    done = run_cli("nosuchcommand")
+    assert done.returncode == 2
+    assert "Unknown engine command 'nosuchcommand'" in done.stdout
+    done = run_cli("selftest", "--params", "[1, 2]")
+    assert done.returncode == 2
+    assert "--params must be a JSON object" in done.stdout
+
+
+def test_progress_reaches_feedback_and_result_returns():
+    feedback = RecordingFeedback()
+    result = engine_runner.run_engine("selftest", {"duration": 1.0}, feedback)
+    assert result == {"steps": 20}
+    assert feedback.progress_values[-1] == 100
+    assert len(feedback.progress_values) >= 5
+    assert any("TensorFlow" in line for line in feedback.infos)
+    assert "selftest finished" in feedback.infos
+
+
+def test_engine_error_becomes_processing_exception_with_its_message():
+    with pytest.raises(QgsProcessingException, match="factor 'slope' has no valid pixels"):
+        engine_runner.run_engine("selftest", {"duration": 0.5,
+                                              "fail": "factor 'slope' has no valid pixels"},
+                                 RecordingFeedback())
+
+
+@pytest.mark.parametrize("ignore_cancel", [False, True])
+def test_cancel_stops_a_running_job_within_seconds(ignore_cancel):
+    feedback = RecordingFeedback(cancel_after_s=6.0)  # after TF has loaded
+    started = time.monotonic()
+    result = engine_runner.run_engine(
+        "selftest", {"duration": 120, "ignore_cancel": ignore_cancel}, feedback,
+        cancel_grace_s=2.0)
+    elapsed = time.monotonic() - started
+    assert result.get("cancelled") is True
+    assert elapsed < 6.0 + 4.0, f"cancel took {elapsed - 6.0:.1f} s"
+
+
+def test_missing_interpreter_gives_clear_message(tmp_path):
+    missing = str(tmp_path / "nowhere" / "python")
+    with pytest.raises(QgsProcessingException) as caught:
+        engine_runner.run_engine("check", {}, RecordingFeedback(), python=missing)
+    message = str(caught.value)
+    assert "not found" in message and "make install" in message and missing in message
+
+
+def test_interpreter_without_tensorflow_gives_clear_message():
+    # the system Python has GDAL but no TensorFlow
+    problem = engine_runner.engine_problem("/usr/bin/python3")
+    assert problem is not None and "tensorflow" in problem
+    assert "LANDSLIDE_ENGINE_PYTHON" in problem
+
+
+def test_clean_environment_drops_qgis_python_variables(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", "/usr/share/qgis/python")
+    monkeypatch.setenv("PYTHONHOME", "/usr")
+    monkeypatch.setenv("QGIS_PREFIX_PATH", "/usr")
+    env = engine_runner.clean_environment()
+    assert "PYTHONPATH" not in env and "PYTHONHOME" not in env
+    assert "QGIS_PREFIX_PATH" not in env
+    assert env["PATH"] == os.environ["PATH"]
+
+
+def test_engine_setting_and_env_var(provider, monkeypatch):
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    monkeypatch.delenv("LANDSLIDE_ENGINE_PYTHON", raising=False)
+    default = ProcessingConfig.getSetting(engine_runner.ENGINE_PYTHON_SETTING)
+    assert default == engine_runner.default_engine_python()
+    assert engine_runner.engine_python() == default
+    monkeypatch.setenv("LANDSLIDE_ENGINE_PYTHON", sys.executable)
+    assert engine_runner.engine_python() == sys.executable
+
+
+def test_check_engine_algorithm(run_alg):
+    result = run_alg("landslide:checkengine", {})
+    assert result["TENSORFLOW"].startswith("2.")
+    assert result["DEVICE"].startswith(("CPU", "GPU"))
