@@ -1,0 +1,253 @@
+"""Patch-centre sampling for the landslide dataset (the paper's "Building a
+landslide dataset"): balanced landslide / non-landslide centres, a random or a
+spatial-block train/validation/test split, and the leakage between splits.
+
+Patches are ``patch_size`` x ``patch_size`` windows centred on a pixel. For an
+even size the centre pixel is at offset ``patch_size // 2`` (the window covers
+rows ``r - p//2 .. r - p//2 + p - 1``). Two patches share pixels exactly when
+their centres are less than ``patch_size`` apart along both axes.
+
+Border rule: centres closer than half a patch to the raster edge are allowed;
+their patches are completed by reflect padding (see :func:`pad_width`). The same
+rule is used in training, evaluation and prediction.
+"""
+
+import numpy as np
+
+from .errors import InputError
+from .progress import check_cancelled, never_cancelled, no_progress
+
+SPLITS = ("train", "validation", "test")
+RANDOM, SPATIAL = 0, 1
+
+
+def pad_width(patch_size):
+    """Rows/columns of reflect padding before and after, for the border rule."""
+    before = patch_size // 2
+    return before, patch_size - 1 - before
+
+
+def normalised_ratios(train, validation, test):
+    ratios = np.array([train, validation, test], dtype=float)
+    if np.any(ratios < 0) or ratios.sum() <= 0:
+        raise InputError(f"TRAIN_RATIO/VALIDATION_RATIO/TEST_RATIO ({train}, {validation}, "
+                         f"{test}) must be non-negative and sum to a positive number, "
+                         "e.g. 6, 2, 2.")
+    return ratios / ratios.sum()
+
+
+def _split_counts(total, ratios):
+    """Integer counts per split that add up to ``total`` (largest remainder)."""
+    raw = ratios * total
+    counts = np.floor(raw).astype(int)
+    for index in np.argsort(-(raw - counts))[: total - counts.sum()]:
+        counts[index] += 1
+    return counts
+
+
+def _draw(rng, candidates, count, what, warnings):
+    """``count`` flat indices from ``candidates``; with replacement only if short."""
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    if len(candidates) == 0:
+        raise InputError(f"No valid {what} centres are available. " + _fix_for(what))
+    if len(candidates) < count:
+        warnings.append(f"Only {len(candidates)} {what} pixels for {count} samples: "
+                        "drawn with replacement (some patches repeat).")
+        return rng.choice(candidates, size=count, replace=True)
+    return rng.choice(candidates, size=count, replace=False)
+
+
+def _fix_for(what):
+    if "non-landslide" in what:
+        return ("Lower NEGATIVE_BUFFER, enlarge the stack's valid area, or use a smaller "
+                "BLOCK_SIZE.")
+    return "Check that the inventory overlaps the stack's valid pixels."
+
+
+def negative_candidates_mask(landslide_mask, valid_mask, buffer_cells):
+    """Valid pixels farther than ``buffer_cells`` (Chebyshev) from any landslide."""
+    blocked = landslide_mask.copy()
+    if buffer_cells > 0:
+        blocked = box_any(landslide_mask, buffer_cells)
+    return valid_mask & ~blocked
+
+
+def box_any(mask, radius):
+    """True where any pixel within ``radius`` cells (a square window) is True."""
+    counts = box_sum(mask.astype(np.int32), radius)
+    return counts > 0
+
+
+def box_sum(values, radius):
+    """Sum over the (2r+1)^2 window around each pixel, via an integral image."""
+    height, width = values.shape
+    integral = np.zeros((height + 1, width + 1), dtype=np.int64)
+    np.cumsum(np.cumsum(values, axis=0), axis=1, out=integral[1:, 1:])
+    rows = np.arange(height)
+    cols = np.arange(width)
+    r0 = np.clip(rows - radius, 0, height)[:, None]
+    r1 = np.clip(rows + radius + 1, 0, height)[:, None]
+    c0 = np.clip(cols - radius, 0, width)[None, :]
+    c1 = np.clip(cols + radius + 1, 0, width)[None, :]
+    return integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
+
+
+def leakage(rows, cols, splits, patch_size, shape):
+    """Share of test patches that overlap (share a pixel with) any training patch."""
+    rows, cols, splits = map(np.asarray, (rows, cols, splits))
+    test = splits == "test"
+    if not test.any():
+        return 0.0
+    train_count = np.zeros(shape, dtype=np.int32)
+    np.add.at(train_count, (rows[splits == "train"], cols[splits == "train"]), 1)
+    near = box_sum(train_count, patch_size - 1)
+    return float(np.mean(near[rows[test], cols[test]] > 0))
+
+
+def spatial_split_map(shape, block_cells, ratios, rng):
+    """A per-pixel split index (0 train, 1 validation, 2 test) from square blocks.
+
+    Blocks are shuffled and assigned to the splits in proportion to ``ratios``.
+    """
+    height, width = shape
+    block_rows = -(-height // block_cells)
+    block_cols = -(-width // block_cells)
+    n_blocks = block_rows * block_cols
+    order = rng.permutation(n_blocks)
+    counts = _split_counts(n_blocks, ratios)
+    block_split = np.empty(n_blocks, dtype=np.int8)
+    block_split[order] = np.repeat(np.arange(3, dtype=np.int8), counts)
+    grid = block_split.reshape(block_rows, block_cols)
+    split_map = np.repeat(np.repeat(grid, block_cells, axis=0), block_cells, axis=1)
+    return split_map[:height, :width], grid
+
+
+def clear_of_other_splits(split_map, patch_size):
+    """True where the whole patch window lies within one split (no cross-split overlap).
+
+    A centre is kept when every pixel within ``patch_size // 2`` (Chebyshev) has the
+    same split; two kept centres of different splits are then at least a patch apart.
+    """
+    radius = patch_size // 2 + patch_size % 2
+    keep = np.ones(split_map.shape, dtype=bool)
+    for split in range(3):
+        keep &= ~((split_map == split) & box_any(split_map != split, radius))
+    return keep
+
+
+def draw_samples(landslide_mask, valid_mask, patch_size=72, samples_per_class=10000,
+                 split_method=RANDOM, block_cells=None, ratios=(6, 2, 2),
+                 negative_buffer_cells=0, seed=0, progress=no_progress,
+                 is_cancelled=never_cancelled):
+    """Draw balanced patch centres and split them.
+
+    ``landslide_mask`` and ``valid_mask`` are boolean arrays on the stack grid.
+    Returns a dict with arrays ``rows``, ``cols``, ``labels`` (1/0), ``splits``
+    (strings), plus ``summary`` (counts per split and label, leakage) and
+    ``warnings`` (list of messages for the log).
+    """
+    landslide_mask = np.asarray(landslide_mask, dtype=bool)
+    valid_mask = np.asarray(valid_mask, dtype=bool)
+    shape = valid_mask.shape
+    if patch_size < 1 or patch_size > min(shape):
+        raise InputError(f"PATCH_SIZE {patch_size} does not fit the stack ({shape[0]} rows x "
+                         f"{shape[1]} columns). Use a patch size up to {min(shape)}.")
+    if samples_per_class < 1:
+        raise InputError("SAMPLES_PER_CLASS must be at least 1.")
+    ratios = normalised_ratios(*ratios)
+    rng = np.random.default_rng(seed)
+    warnings = []
+
+    positives = landslide_mask & valid_mask
+    if not positives.any():
+        raise InputError("No landslide pixel of the INVENTORY falls on a valid pixel of the "
+                         "STACK. Check that the inventory overlaps the stack.")
+    negatives = negative_candidates_mask(landslide_mask, valid_mask, negative_buffer_cells)
+    if negatives.sum() < 2:
+        raise InputError(f"Fewer than 2 valid non-landslide centres remain "
+                         f"({int(negatives.sum())}) with NEGATIVE_BUFFER of "
+                         f"{negative_buffer_cells} cells. Lower NEGATIVE_BUFFER.")
+    progress(10)
+    check_cancelled(is_cancelled)
+
+    per_split = _split_counts(samples_per_class, ratios)
+    rows, cols, labels, splits = [], [], [], []
+    if split_method == RANDOM:
+        for label, candidates, what in ((1, positives, "landslide"),
+                                        (0, negatives, "non-landslide")):
+            flat = _draw(rng, np.flatnonzero(candidates), samples_per_class, what, warnings)
+            split_index = np.repeat(np.arange(3), per_split)
+            rng.shuffle(split_index)
+            r, c = np.unravel_index(flat, shape)
+            rows.append(r)
+            cols.append(c)
+            labels.append(np.full(len(flat), label, dtype=np.int8))
+            splits.append(np.asarray(SPLITS)[split_index])
+            progress(10 + 40 * (2 - label))
+            check_cancelled(is_cancelled)
+    elif split_method == SPATIAL:
+        if not block_cells or block_cells < 1:
+            raise InputError("BLOCK_SIZE must be positive for the spatial split.")
+        split_map, grid = spatial_split_map(shape, int(block_cells), ratios, rng)
+        clear = clear_of_other_splits(split_map, patch_size)
+        progress(30)
+        for split_index, split in enumerate(SPLITS):
+            check_cancelled(is_cancelled)
+            if per_split[split_index] == 0:
+                continue
+            area = clear & (split_map == split_index)
+            for label, candidates, what in ((1, positives, "landslide"),
+                                            (0, negatives, "non-landslide")):
+                pool = np.flatnonzero(candidates & area)
+                if len(pool) == 0:
+                    raise InputError(
+                        f"The spatial split gives the {split} split no {what} pixels "
+                        f"({int((grid == split_index).sum())} of {grid.size} blocks of "
+                        f"{block_cells} cells; {int(candidates.sum())} {what} pixels in "
+                        "all). Use a smaller BLOCK_SIZE or different ratios.")
+                flat = _draw(rng, pool, per_split[split_index], f"{what} ({split})",
+                             warnings)
+                r, c = np.unravel_index(flat, shape)
+                rows.append(r)
+                cols.append(c)
+                labels.append(np.full(len(flat), label, dtype=np.int8))
+                splits.append(np.full(len(flat), split, dtype=object))
+            progress(30 + 20 * (split_index + 1))
+    else:
+        raise InputError(f"SPLIT_METHOD must be 0 (random) or 1 (spatial blocks), "
+                         f"not {split_method}.")
+
+    rows = np.concatenate(rows)
+    cols = np.concatenate(cols)
+    labels = np.concatenate(labels)
+    splits = np.concatenate(splits).astype(str)
+    split_rank = np.zeros(len(splits), dtype=np.int8)
+    for index, split in enumerate(SPLITS):
+        split_rank[splits == split] = index
+    order = np.lexsort((cols, rows, -labels, split_rank))
+    rows, cols, labels, splits = rows[order], cols[order], labels[order], splits[order]
+    progress(90)
+    summary = summarise(rows, cols, labels, splits, patch_size, shape)
+    progress(100)
+    return {"rows": rows, "cols": cols, "labels": labels, "splits": splits,
+            "summary": summary, "warnings": warnings}
+
+
+def summarise(rows, cols, labels, splits, patch_size, shape):
+    """Counts per split and label, and the test-train leakage."""
+    counts = {split: {"landslide": int(np.sum((splits == split) & (labels == 1))),
+                      "non_landslide": int(np.sum((splits == split) & (labels == 0)))}
+              for split in SPLITS}
+    return {"counts": counts, "total": int(len(rows)),
+            "leakage": leakage(rows, cols, splits, patch_size, shape)}
+
+
+def summary_text(summary):
+    lines = [f"{'split':12s} {'landslide':>10s} {'non-landslide':>14s}"]
+    for split in SPLITS:
+        c = summary["counts"][split]
+        lines.append(f"{split:12s} {c['landslide']:>10d} {c['non_landslide']:>14d}")
+    lines.append(f"leakage: {100 * summary['leakage']:.1f}% of test patches overlap a "
+                 "training patch")
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""The patch pipeline: cut patches from the factor stack on the fly.
+
+The stack GeoTIFF is copied once, block by block, into a memory-mapped
+float32 array (rows, cols, bands) with reflect padding of half a patch on every
+side (the border rule of :mod:`..core.samples`), so that a patch is a plain
+slice and memory does not grow with the raster or the number of samples.
+Batches are normalised with the training statistics and, for the training
+split, augmented: random horizontal flip, random 90-degree rotation and random
+scaling that keeps the patch size. Everything is deterministic for a seed.
+
+``tf_dataset`` wraps the batch generator in ``tf.data`` with prefetching so that
+reading and augmentation overlap the model step.
+"""
+
+import hashlib
+import os
+import tempfile
+
+import numpy as np
+from osgeo import gdal
+
+from ..core.samples import pad_width
+
+gdal.UseExceptions()
+
+
+def _cache_path(stack_path, patch_size, cache_dir):
+    stat = os.stat(stack_path)
+    key = f"{os.path.abspath(stack_path)}|{stat.st_size}|{stat.st_mtime_ns}|{patch_size}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    return os.path.join(cache_dir, f"stack_{digest}.npy")
+
+
+class PaddedStack:
+    """The stack as a reflect-padded (rows + p - 1, cols + p - 1, bands) memmap."""
+
+    def __init__(self, stack_path, patch_size, cache_dir=None, is_cancelled=None):
+        self.patch_size = int(patch_size)
+        dataset = gdal.Open(stack_path)
+        self.rows, self.cols = dataset.RasterYSize, dataset.RasterXSize
+        self.bands = dataset.RasterCount
+        cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "landslide_patch_cache")
+        os.makedirs(cache_dir, exist_ok=True)
+        self.path = _cache_path(stack_path, patch_size, cache_dir)
+        if not os.path.exists(self.path):
+            self._build(dataset, is_cancelled)
+        self.array = np.load(self.path, mmap_mode="r")
+
+    def _build(self, dataset, is_cancelled):
+        before, after = pad_width(self.patch_size)
+        if before >= self.rows or before >= self.cols:
+            raise ValueError(f"patch size {self.patch_size} is larger than the stack")
+        shape = (self.rows + before + after, self.cols + before + after, self.bands)
+        partial = self.path + ".partial.npy"
+        out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
+        step = max(1, 4_000_000 // max(1, self.cols * self.bands))
+        for row in range(0, self.rows, step):
+            if is_cancelled is not None and is_cancelled():
+                del out
+                os.remove(partial)
+                raise KeyboardInterrupt
+            count = min(step, self.rows - row)
+            block = dataset.ReadAsArray(0, row, self.cols, count)
+            block = block.reshape(self.bands, count, self.cols).transpose(1, 2, 0)
+            out[before + row:before + row + count, before:before + self.cols] = block
+        # reflect padding (edge pixel not repeated), columns then rows
+        core = slice(before, before + self.rows)
+        if before:
+            out[core, :before] = out[core, 2 * before:before:-1]
+        if after:
+            out[core, before + self.cols:] = \
+                out[core, before + self.cols - 2:before + self.cols - 2 - after:-1]
+        if before:
+            out[:before] = out[2 * before:before:-1]
+        if after:
+            out[before + self.rows:] = out[before + self.rows - 2:before + self.rows - 2 - after:-1]
+        out.flush()
+        del out
+        os.replace(partial, self.path)
+
+    def patches(self, rows, cols):
+        """Patches centred on (rows, cols) of the original grid: (n, p, p, bands)."""
+        p = self.patch_size
+        out = np.empty((len(rows), p, p, self.bands), dtype=np.float32)
+        for index, (row, col) in enumerate(zip(rows, cols, strict=True)):
+            out[index] = self.array[row:row + p, col:col + p]
+        return out
+
+
+def normalise(batch, mean, std):
+    """Z-score with the training statistics (per band)."""
+    return (batch - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+
+
+def augment(batch, rng, scale_range=(0.9, 1.1)):
+    """Random horizontal flip, 90-degree rotation and scaling, keeping the size."""
+    batch = batch.copy()
+    flip = rng.random(len(batch)) < 0.5
+    batch[flip] = batch[flip, :, ::-1]
+    turns = rng.integers(0, 4, size=len(batch))
+    for k in (1, 2, 3):
+        chosen = turns == k
+        if chosen.any():
+            batch[chosen] = np.rot90(batch[chosen], k=k, axes=(1, 2))
+    if scale_range is not None:
+        scales = rng.uniform(*scale_range, size=len(batch))
+        batch = _rescale(batch, scales)
+    return batch
+
+
+def _rescale(batch, scales):
+    """Zoom each patch about its centre by ``scale`` (nearest neighbour, edge clamp)."""
+    size = batch.shape[1]
+    centre = (size - 1) / 2.0
+    grid = np.arange(size) - centre
+    out = np.empty_like(batch)
+    for index, scale in enumerate(scales):
+        source = np.clip(np.rint(centre + grid / scale), 0, size - 1).astype(np.intp)
+        out[index] = batch[index][np.ix_(source, source)]
+    return out
+
+
+def batches(stack, rows, cols, labels, mean, std, batch_size, training, seed, epoch=0,
+            scale_range=(0.9, 1.1)):
+    """Yield (x, y) numpy batches; y is one-hot (n, 2). Shuffled and augmented when
+    ``training``; the order depends only on ``seed`` and ``epoch``."""
+    rows, cols, labels = map(np.asarray, (rows, cols, labels))
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(rows)) if training else np.arange(len(rows))
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        x = normalise(stack.patches(rows[index], cols[index]), mean, std)
+        if training:
+            x = augment(x, rng, scale_range)
+        y = np.eye(2, dtype=np.float32)[labels[index].astype(int)]
+        yield x, y
+
+
+def tf_dataset(stack, rows, cols, labels, mean, std, batch_size, training, seed,
+               epoch=0, scale_range=(0.9, 1.1)):
+    """``batches`` as a prefetching ``tf.data.Dataset``."""
+    import tensorflow as tf
+
+    p, bands = stack.patch_size, stack.bands
+    spec = (tf.TensorSpec((None, p, p, bands), tf.float32), tf.TensorSpec((None, 2), tf.float32))
+    return tf.data.Dataset.from_generator(
+        lambda: batches(stack, rows, cols, labels, mean, std, batch_size, training, seed,
+                        epoch, scale_range),
+        output_signature=spec).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,91 @@
+"""engine/patches.py: patch values equal direct slicing; augmentation; determinism."""
+
+import numpy as np
+import pytest
+from osgeo import gdal, osr
+
+from landslide_susceptibility.core.samples import pad_width
+from landslide_susceptibility.engine import patches
+
+
+@pytest.fixture
+def stack_file(tmp_path):
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(4, 50, 61)).astype(np.float32)
+    path = str(tmp_path / "stack.tif")
+    dataset = gdal.GetDriverByName("GTiff").Create(path, 61, 50, 4, gdal.GDT_Float32,
+                                                   ["TILED=YES", "COMPRESS=DEFLATE"])
+    dataset.SetGeoTransform((500000, 10, 0, 9800000, 0, -10))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32617)
+    dataset.SetProjection(srs.ExportToWkt())
+    dataset.WriteArray(data)
+    dataset = None
+    return path, data.transpose(1, 2, 0)
+
+
+@pytest.mark.parametrize("patch_size", [8, 9, 16])
+def test_patches_equal_reflect_padded_slices(stack_file, tmp_path, patch_size):
+    path, data = stack_file
+    stack = patches.PaddedStack(path, patch_size, cache_dir=str(tmp_path / "cache"))
+    before, after = pad_width(patch_size)
+    padded = np.pad(data, ((before, after), (before, after), (0, 0)), mode="reflect")
+    rows = np.array([0, 1, 25, 49, 49, 0])
+    cols = np.array([0, 60, 30, 0, 60, 33])
+    got = stack.patches(rows, cols)
+    for index, (row, col) in enumerate(zip(rows, cols, strict=True)):
+        np.testing.assert_array_equal(got[index], padded[row:row + patch_size,
+                                                         col:col + patch_size])
+        # the centre pixel is the sample's own pixel
+        assert got[index, before, before, 0] == data[row, col, 0]
+
+
+def test_batches_normalise_augment_and_are_deterministic(stack_file, tmp_path):
+    path, data = stack_file
+    stack = patches.PaddedStack(path, 8, cache_dir=str(tmp_path / "cache"))
+    rows, cols = np.arange(5, 45), np.arange(10, 50)
+    labels = np.arange(40) % 2
+    mean, std = data.reshape(-1, 4).mean(0), data.reshape(-1, 4).std(0)
+    first = list(patches.batches(stack, rows, cols, labels, mean, std, 16, True, seed=3))
+    again = list(patches.batches(stack, rows, cols, labels, mean, std, 16, True, seed=3))
+    other = list(patches.batches(stack, rows, cols, labels, mean, std, 16, True, seed=4))
+    assert [x.shape for x, _ in first] == [(16, 8, 8, 4), (16, 8, 8, 4), (8, 8, 8, 4)]
+    for (x1, y1), (x2, y2) in zip(first, again, strict=True):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(first[0][0], other[0][0])
+    # labels travel with their patches: one-hot, both classes present, count kept
+    y_all = np.concatenate([y for _, y in first])
+    assert y_all.sum(axis=1).tolist() == [1.0] * 40 and y_all[:, 1].sum() == 20
+    # evaluation batches are neither shuffled nor augmented
+    x_eval, y_eval = next(patches.batches(stack, rows, cols, labels, mean, std, 4, False, 0))
+    expected = patches.normalise(stack.patches(rows[:4], cols[:4]), mean, std)
+    np.testing.assert_array_equal(x_eval, expected)
+    np.testing.assert_array_equal(y_eval.argmax(1), labels[:4])
+
+
+def test_augment_keeps_shape_and_values_of_flips_and_rotations():
+    rng = np.random.default_rng(0)
+    batch = rng.normal(size=(32, 9, 9, 3)).astype(np.float32)
+    out = patches.augment(batch, np.random.default_rng(1), scale_range=None)
+    assert out.shape == batch.shape
+    for original, augmented in zip(batch, out, strict=True):
+        candidates = [np.rot90(f, k, axes=(0, 1)) for f in (original, original[:, ::-1])
+                      for k in range(4)]
+        assert any(np.array_equal(augmented, c) for c in candidates)
+    scaled = patches.augment(batch, np.random.default_rng(1), scale_range=(0.8, 1.2))
+    assert scaled.shape == batch.shape
+    # the centre pixel survives any flip/rotation/zoom about the centre
+    np.testing.assert_array_equal(scaled[:, 4, 4], batch[:, 4, 4])
+
+
+def test_tf_dataset_yields_the_same_batches(stack_file, tmp_path):
+    path, _ = stack_file
+    stack = patches.PaddedStack(path, 8, cache_dir=str(tmp_path / "cache"))
+    rows, cols, labels = np.arange(10), np.arange(10), np.arange(10) % 2
+    mean, std = np.zeros(4), np.ones(4)
+    direct = list(patches.batches(stack, rows, cols, labels, mean, std, 4, True, seed=5))
+    via_tf = [(x.numpy(), y.numpy()) for x, y in
+              patches.tf_dataset(stack, rows, cols, labels, mean, std, 4, True, seed=5)]
+    for (x1, _), (x2, _) in zip(direct, via_tf, strict=True):
+        np.testing.assert_array_equal(x1, x2)
