@@ -64,7 +64,8 @@ demo: install
 deploy: install
 	@mkdir -p $(QGIS_PROFILE)/python/plugins
 	@ln -sfn "$(CURDIR)" $(QGIS_PROFILE)/python/plugins/$(PLUGIN_NAME)
-	@QT_QPA_PLATFORM=offscreen qgis_process.bin plugins enable $(PLUGIN_NAME) >/dev/null
+	@out=$$(QT_QPA_PLATFORM=offscreen qgis_process.bin plugins enable $(PLUGIN_NAME) 2>&1) \
+		|| echo "$$out" | grep -q "already enabled" || { echo "$$out"; exit 1; }
 	@echo "Linked $(CURDIR) -> $(QGIS_PROFILE)/python/plugins/$(PLUGIN_NAME) and enabled it;"
 	@echo "restart QGIS and open Processing > Toolbox > Landslide susceptibility."
 

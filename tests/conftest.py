@@ -98,10 +98,12 @@ def qgis_process(plugin_path, tmp_path_factory):
     in a subprocess, as users and the modeler's exported commands do."""
     home = tmp_path_factory.mktemp("qgis_home")
     env = dict(os.environ, QGIS_PLUGINPATH=str(plugin_path), QT_QPA_PLATFORM="offscreen",
-               HOME=str(home), XDG_RUNTIME_DIR=str(home))
+               HOME=str(home), XDG_RUNTIME_DIR=str(home), QGIS_CUSTOM_CONFIG_PATH=str(home))
     env.pop("PYTHONPATH", None)
-    subprocess.run(["qgis_process.bin", "plugins", "enable", PACKAGE], env=env,
-                   capture_output=True, text=True, timeout=300, check=True)
+    enabled = subprocess.run(["qgis_process.bin", "plugins", "enable", PACKAGE], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert enabled.returncode == 0, f"cannot enable the plugin:\n{enabled.stdout}\n" \
+                                    f"{enabled.stderr}"
 
     def run(algorithm_id, params, check=True):
         args = ["qgis_process.bin", "--json", "run", algorithm_id, "--"]

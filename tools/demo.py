@@ -21,6 +21,36 @@ STEPS = [
     ("Engine check", "landslide:checkengine", {}),
     ("Sample study area", "landslide:createsamplearea",
      {"OUTPUT_FOLDER": "{area}", "SEED": 42, "SIZE": 400}),
+    # Issue 3: factors, the factor stack, multicollinearity and importance reports.
+    ("Slope and aspect classes", "landslide:deriveterrainfactors",
+     {"DEM": "{area}/dem.tif", "FLAT_THRESHOLD": 1.0,
+      "OUTPUT_SLOPE": "{out}/factors/slope.tif", "OUTPUT_ASPECT": "{out}/factors/aspect.tif"}),
+    ("Distance to faults", "landslide:distancetofeatures",
+     {"INPUT": "{area}/faults.gpkg", "REFERENCE": "{area}/dem.tif",
+      "OUTPUT": "{out}/factors/distance_to_faults.tif"}),
+    ("Distance to rivers", "landslide:distancetofeatures",
+     {"INPUT": "{area}/rivers.gpkg", "REFERENCE": "{area}/dem.tif",
+      "OUTPUT": "{out}/factors/distance_to_rivers.tif"}),
+    ("Lithology polygons to classes", "gdal:rasterize",
+     {"INPUT": "{area}/lithology.gpkg", "FIELD": "unit", "UNITS": 1, "WIDTH": 10,
+      "HEIGHT": 10, "EXTENT": "{area}/dem.tif", "NODATA": 0, "DATA_TYPE": 0,
+      "OUTPUT": "{out}/factors/lithology.tif"}),
+    ("Align factors into a stack", "landslide:alignfactors",
+     {"CONTINUOUS_FACTORS": ["{area}/dem.tif", "{out}/factors/slope.tif",
+                             "{out}/factors/distance_to_faults.tif",
+                             "{out}/factors/distance_to_rivers.tif",
+                             "{area}/precipitation.tif", "{area}/ndvi.tif"],
+      "CATEGORICAL_FACTORS": ["{out}/factors/aspect.tif", "{out}/factors/lithology.tif",
+                              "{area}/landuse.tif"],
+      "OUTPUT": "{out}/factor_stack.tif"}),
+    ("Multicollinearity (VIF, TOL)", "landslide:multicollinearity",
+     {"STACK": "{out}/factor_stack.tif", "SAMPLE_SIZE": 100000, "SEED": 0,
+      "OUTPUT_TABLE": "{out}/multicollinearity.csv",
+      "OUTPUT_REPORT": "{out}/multicollinearity.html"}),
+    ("Factor importance (random forest)", "landslide:factorimportance",
+     {"STACK": "{out}/factor_stack.tif", "INVENTORY": "{area}/landslides.gpkg",
+      "SAMPLE_SIZE": 10000, "SEED": 0, "OUTPUT_TABLE": "{out}/factor_importance.csv",
+      "OUTPUT_REPORT": "{out}/factor_importance.html"}),
 ]
 
 
@@ -37,6 +67,14 @@ def plugin_environment():
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env.setdefault("XDG_RUNTIME_DIR", "/tmp/runtime-" + str(os.getuid()))
     return env
+
+
+def enable_plugin(env):
+    """``qgis_process.bin plugins enable``; it exits 1 when already enabled."""
+    done = subprocess.run(["qgis_process.bin", "plugins", "enable", PLUGIN], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0 and "already enabled" not in done.stderr + done.stdout:
+        raise SystemExit(f"Cannot enable the plugin:\n{done.stdout}\n{done.stderr}")
 
 
 def run_step(title, algorithm, params, env, values):
@@ -67,8 +105,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     values = {"out": out, "area": os.path.join(out, "sample_area")}
     env = plugin_environment()
-    subprocess.run(["qgis_process.bin", "plugins", "enable", PLUGIN], env=env, check=True,
-                   capture_output=True)
+    enable_plugin(env)
     started = time.monotonic()
     for title, algorithm, params in STEPS:
         run_step(title, algorithm, params, env, values)
