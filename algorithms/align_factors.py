@@ -1,0 +1,113 @@
+"""landslide:alignfactors: factor rasters -> one factor stack (core/align.py)."""
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ..core.align import align_factors
+from .base import LandslideAlgorithm, run_core
+from .outputs import push_warnings, raster_source
+
+
+class AlignFactors(LandslideAlgorithm):
+    NAME = "alignfactors"
+    DISPLAY_NAME = "Align factors into a stack"
+    GROUP = "data"
+    ICON = "align"
+    HELP = (
+        "Builds the factor stack every later step uses: one multi-band GeoTIFF on one grid "
+        "(the paper's 'Preprocessing of data': one coordinate system, bilinear resampling "
+        "to one resolution, Z-score normalisation).<br>"
+        "<b>CONTINUOUS_FACTORS</b>: rasters such as elevation, slope, distances, "
+        "precipitation, NDVI; resampled bilinearly.<br>"
+        "<b>CATEGORICAL_FACTORS</b>: rasters of integer class codes such as aspect classes, "
+        "lithology, land use; resampled by nearest neighbour (mode when the output cells "
+        "are 1.5× coarser or more). Either list may be empty, not both.<br>"
+        "<b>REFERENCE</b>: raster whose grid is used (CRS, cell size, alignment, extent); "
+        "default the first continuous factor (else the first categorical one).<br>"
+        "<b>EXTENT</b> (optional): limit the stack to this extent (snapped to the reference "
+        "grid).<br>"
+        "<b>OUTPUT</b>: the stack (GeoTIFF). Its extent is the reference's, clipped to "
+        "where all factors have data; a pixel invalid in any factor is nodata (-9999) in "
+        "every band. Band names are the layer names; the file's metadata records per band "
+        "the name, whether it is categorical, its class values, and the mean and standard "
+        "deviation over the valid pixels. Values are <i>not</i> normalised in the file: "
+        "later steps apply the Z-score with statistics of their training samples and keep "
+        "them with the model.")
+
+    CONTINUOUS_FACTORS = "CONTINUOUS_FACTORS"
+    CATEGORICAL_FACTORS = "CATEGORICAL_FACTORS"
+    REFERENCE = "REFERENCE"
+    EXTENT = "EXTENT"
+    OUTPUT = "OUTPUT"
+    FACTORS = "FACTORS"
+    BAND_COUNT = "BAND_COUNT"
+    VALID_PIXELS = "VALID_PIXELS"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.CONTINUOUS_FACTORS, "Continuous factors", QgsProcessing.TypeRaster,
+            optional=True))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.CATEGORICAL_FACTORS, "Categorical factors (integer classes)",
+            QgsProcessing.TypeRaster, optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.REFERENCE, "Reference grid [optional, default: first continuous factor]",
+            optional=True))
+        self.addParameter(QgsProcessingParameterExtent(
+            self.EXTENT, "Extent [optional]", optional=True))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT, "Factor stack"))
+        self.addOutput(QgsProcessingOutputString(self.FACTORS, "Factor names (band order)"))
+        self.addOutput(QgsProcessingOutputNumber(self.BAND_COUNT, "Number of factors"))
+        self.addOutput(QgsProcessingOutputNumber(self.VALID_PIXELS, "Valid pixels"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        continuous = self.parameterAsLayerList(parameters, self.CONTINUOUS_FACTORS, context)
+        categorical = self.parameterAsLayerList(parameters, self.CATEGORICAL_FACTORS, context)
+        if not continuous and not categorical:
+            raise QgsProcessingException(
+                "No factors: give at least one raster in CONTINUOUS_FACTORS or "
+                "CATEGORICAL_FACTORS.")
+        cont = [(layer.name(), raster_source(layer, f"continuous factor '{layer.name()}'"))
+                for layer in continuous]
+        cat = [(layer.name(), raster_source(layer, f"categorical factor '{layer.name()}'"))
+               for layer in categorical]
+        reference_layer = self.parameterAsRasterLayer(parameters, self.REFERENCE, context)
+        reference = raster_source(reference_layer, "reference raster") \
+            if reference_layer is not None else None
+        grid_layer = reference_layer or (continuous or categorical)[0]
+        extent = None
+        if parameters.get(self.EXTENT) not in (None, ""):
+            rect = self.parameterAsExtent(parameters, self.EXTENT, context, grid_layer.crs())
+            if not rect.isNull() and not rect.isEmpty():
+                extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        feedback.pushInfo("Continuous: " + (", ".join(n for n, _ in cont) or "none"))
+        feedback.pushInfo("Categorical: " + (", ".join(n for n, _ in cat) or "none"))
+        feedback.pushInfo(f"Reference grid: {reference or (cont or cat)[0][1]}")
+        result = run_core(align_factors, feedback, cont, cat, output, reference=reference,
+                          extent=extent)
+        if result is None:
+            return {}
+        push_warnings(feedback, result["warnings"])
+        feedback.pushInfo(f"Stack: {result['width']} x {result['height']} cells, "
+                          f"{len(result['bands'])} bands, {result['valid_pixels']} valid "
+                          "pixels")
+        for band in result["bands"]:
+            kind = "categorical" if band["categorical"] else "continuous"
+            extra = (f"classes {band['classes']}" if band["categorical"] else
+                     f"mean {band['mean']:.6g}, std {band['std']:.6g}")
+            feedback.pushInfo(f"  band {band['index']}: {band['name']} ({kind}, "
+                              f"{result['resampling'][band['name']]}) {extra}")
+        names = ",".join(band["name"] for band in result["bands"])
+        return {self.OUTPUT: output, self.FACTORS: names,
+                self.BAND_COUNT: len(result["bands"]),
+                self.VALID_PIXELS: result["valid_pixels"]}

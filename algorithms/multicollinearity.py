@@ -1,0 +1,83 @@
+"""landslide:multicollinearity: VIF and tolerance of the stack's factors
+(core/collinearity.py)."""
+
+import numpy as np
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ..core.collinearity import multicollinearity, write_report
+from .base import LandslideAlgorithm, run_core
+from .outputs import push_warnings, raster_source, write_table
+
+
+class Multicollinearity(LandslideAlgorithm):
+    NAME = "multicollinearity"
+    DISPLAY_NAME = "Multicollinearity (VIF, TOL)"
+    GROUP = "data"
+    ICON = "collinearity"
+    HELP = (
+        "Checks the factors for multicollinearity, the first half of the paper's "
+        "'LCFs selection': the variance inflation factor VIF = 1 / (1 − R²) of each factor "
+        "regressed on all the others (least squares with an intercept), and the tolerance "
+        "TOL = 1 / VIF. VIF ≥ 10 (TOL ≤ 0.1) flags strong multicollinearity: drop one "
+        "factor of each correlated group.<br>"
+        "<b>STACK</b>: the factor stack from 'Align factors' (a plain multi-band GeoTIFF "
+        "works too; its bands are then named by number, with a warning).<br>"
+        "<b>SAMPLE_SIZE</b>: valid pixels drawn at random (default 100000; 0 = all).<br>"
+        "<b>SEED</b>: random seed of the draw.<br>"
+        "<b>OUTPUT_TABLE</b>: a table with fields factor, vif, tol, flag (ok / high / "
+        "constant).<br>"
+        "<b>OUTPUT_REPORT</b>: HTML report with VIF and TOL bar charts (thresholds marked), "
+        "the correlation matrix as a heat map, and the inputs and settings.")
+
+    STACK = "STACK"
+    SAMPLE_SIZE = "SAMPLE_SIZE"
+    SEED = "SEED"
+    OUTPUT_TABLE = "OUTPUT_TABLE"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
+    MAX_VIF = "MAX_VIF"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, "Factor stack"))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SAMPLE_SIZE, "Pixels sampled (0 = all valid pixels)",
+            QgsProcessingParameterNumber.Integer, 100000, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SEED, "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT_TABLE, "VIF table", QgsProcessing.TypeVector))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_REPORT, "Multicollinearity report", "HTML files (*.html)"))
+        self.addOutput(QgsProcessingOutputNumber(self.MAX_VIF, "Largest VIF"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        stack = raster_source(self.parameterAsRasterLayer(parameters, self.STACK, context),
+                              "factor stack")
+        size = self.parameterAsInt(parameters, self.SAMPLE_SIZE, context)
+        seed = self.parameterAsInt(parameters, self.SEED, context)
+        report_path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
+        result = run_core(multicollinearity, feedback, stack, sample_size=size, seed=seed)
+        if result is None:
+            return {}
+        push_warnings(feedback, result["warnings"])
+        feedback.pushInfo(f"{result['sample_size']} of {result['valid_pixels']} valid pixels "
+                          f"sampled")
+        rows = []
+        for name, vif, tol, flag in zip(result["factors"], result["vif"], result["tol"],
+                                        result["flags"], strict=True):
+            feedback.pushInfo(f"  {name:24s} VIF {vif:10.4f}  TOL {tol:8.4f}  {flag}")
+            rows.append([name, vif, tol, flag])
+        table = write_table(self, parameters, self.OUTPUT_TABLE, context,
+                            [("factor", str), ("vif", float), ("tol", float), ("flag", str)],
+                            rows)
+        write_report(result, report_path)
+        feedback.pushInfo(f"Report: {report_path}")
+        finite = result["vif"][np.isfinite(result["vif"])]
+        return {self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report_path,
+                self.MAX_VIF: float(finite.max()) if finite.size else float("nan")}
