@@ -1,0 +1,112 @@
+"""The model zoo: the six architectures the paper compares.
+
+This module (and the builder modules it reads defaults from) imports neither
+TensorFlow nor Keras, so the Processing UI can list the models cheaply. The
+builders import Keras when :func:`build_model` calls them.
+
+Registry: ``MODELS[name] = (module name, display name, defaults, description)``
+in the paper's order. Every model takes an ``(H, W, C)`` float32 patch (already
+normalised), ``H, W >= 16``, any ``C``, and ends in a 2-class softmax
+(index 1 = landslide).
+
+>>> available_models()
+['cnn', 'resnet18', 'densenet', 'vit', 'frit', 'ctlgnet']
+"""
+
+import copy
+import importlib
+
+from . import cnn, ctlgnet, densenet, frit, resnet18, vit
+
+NUM_CLASSES = 2
+MIN_SIZE = 16
+
+MODELS = {
+    module.__name__.rsplit(".", 1)[-1]: (module.__name__.rsplit(".", 1)[-1],
+                                         module.DISPLAY_NAME, module.DEFAULTS,
+                                         module.DESCRIPTION)
+    for module in (cnn, resnet18, densenet, vit, frit, ctlgnet)
+}
+
+
+def available_models():
+    """Model names in the paper's order."""
+    return list(MODELS)
+
+
+def display_name(name):
+    return _entry(name)[1]
+
+
+def model_description(name):
+    return _entry(name)[3]
+
+
+def default_hparams(name):
+    """A (deep) copy of the default hyper-parameters of model ``name``."""
+    return copy.deepcopy(_entry(name)[2])
+
+
+def resolve_hparams(name, **hparams):
+    """Defaults of ``name`` overridden by ``hparams``; unknown keys raise ValueError."""
+    defaults = default_hparams(name)
+    unknown = sorted(set(hparams) - set(defaults))
+    if unknown:
+        raise ValueError(f"Unknown hyper-parameter(s) for model '{name}': "
+                         f"{', '.join(unknown)}. Known: {', '.join(defaults)}.")
+    defaults.update(copy.deepcopy(hparams))
+    return defaults
+
+
+def build_model(name, input_shape, **hparams):
+    """Build model ``name`` (a ``keras.Model``, not compiled) for ``input_shape``
+    ``(H, W, C)``; ``hparams`` override the defaults of that model's module."""
+    entry = _entry(name)
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (height, width, bands), got {tuple(input_shape)}")
+    if min(shape[:2]) < MIN_SIZE:
+        raise ValueError(f"Patch size {shape[0]}x{shape[1]} is too small: the models need at "
+                         f"least {MIN_SIZE}x{MIN_SIZE} pixels.")
+    resolved = resolve_hparams(name, **hparams)
+    _layers()  # register the custom layers before building
+    module = importlib.import_module(f"{__name__}.{entry[0]}")
+    return module.build(shape, **resolved)
+
+
+def load_model(path, compile=True):  # noqa: A002 (Keras's argument name)
+    """Load a ``.keras`` file saved from a model of this zoo.
+
+    Imports the custom layers first (their registration with
+    ``register_keras_serializable(package="landslide")`` happens on import), so
+    no ``custom_objects`` are needed.
+    """
+    _layers()
+    import keras
+
+    return keras.saving.load_model(str(path), compile=compile)
+
+
+def custom_objects():
+    """``{registered name: class}`` of the custom layers (imports Keras)."""
+    layers = _layers()
+    return {f"{layers.PACKAGE}>{name}": cls for name, cls in layers.CUSTOM_LAYERS.items()}
+
+
+def _layers():
+    """Import (and so register) the custom layers; returns the module."""
+    return importlib.import_module(f"{__name__}.layers")
+
+
+def _entry(name):
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"Unknown model '{name}'. Known: {', '.join(MODELS)}.") from None
+
+
+# When Keras is already loaded (the engine, tests), register the custom layers
+# now, so that a plain keras.saving.load_model() works too. Without Keras
+# loaded, importing this package stays free of TensorFlow.
+if "keras" in __import__("sys").modules:
+    _layers()

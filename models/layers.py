@@ -1,0 +1,239 @@
+"""Custom Keras layers shared by the transformer models.
+
+Every layer here is registered with
+``keras.saving.register_keras_serializable(package="landslide")`` and its
+``get_config`` returns its constructor arguments, so a saved ``.keras`` file
+reloads without ``custom_objects`` once this module has been imported
+(:func:`landslide_susceptibility.models.load_model` does that).
+
+* :class:`ClassToken` -- prepends a learnable class token (ViT, FrIT).
+* :class:`TakeToken` -- selects the class token after the encoder.
+* :class:`PositionEmbedding` -- adds a learnable position embedding.
+* :class:`FractionalFourierMixing` -- FrIT's token mixer: real part of the 2-D
+  discrete fractional Fourier transform over the token and hidden axes.
+* :class:`SeqPool` -- CTLGNet's attention-based sequence pooling (CCT).
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from .frft import hermite_gauss_basis
+
+PACKAGE = "landslide"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ClassToken(keras.layers.Layer):
+    """Prepend a learnable class token: ``(B, n, d) -> (B, n + 1, d)``.
+
+    Initialised to zeros, as in the original ViT.
+    """
+
+    def __init__(self, initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.initializer = keras.initializers.get(initializer)
+
+    def build(self, input_shape):
+        self.token = self.add_weight(name="token", shape=(1, 1, int(input_shape[-1])),
+                                     initializer=self.initializer)
+
+    def call(self, inputs):
+        batch = ops.shape(inputs)[0]
+        token = ops.cast(self.token, inputs.dtype)
+        token = ops.broadcast_to(token, (batch, 1, ops.shape(inputs)[-1]))
+        return ops.concatenate([token, inputs], axis=1)
+
+    def compute_output_shape(self, input_shape):
+        n = None if input_shape[1] is None else input_shape[1] + 1
+        return (input_shape[0], n, input_shape[2])
+
+    def get_config(self):
+        config = super().get_config()
+        config["initializer"] = keras.initializers.serialize(self.initializer)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TakeToken(keras.layers.Layer):
+    """Select one token: ``(B, n, d) -> (B, d)`` (the class token at ``index=0``)."""
+
+    def __init__(self, index=0, **kwargs):
+        super().__init__(**kwargs)
+        self.index = int(index)
+
+    def call(self, inputs):
+        return inputs[:, self.index, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+    def get_config(self):
+        config = super().get_config()
+        config["index"] = self.index
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PositionEmbedding(keras.layers.Layer):
+    """Add a learnable position embedding of shape ``(n, d)`` to ``(B, n, d)``."""
+
+    def __init__(self, initializer=None, **kwargs):
+        super().__init__(**kwargs)
+        if initializer is None:
+            initializer = keras.initializers.TruncatedNormal(stddev=0.02)
+        self.initializer = keras.initializers.get(initializer)
+
+    def build(self, input_shape):
+        if input_shape[-2] is None:
+            raise ValueError("PositionEmbedding needs a known sequence length")
+        self.embedding = self.add_weight(
+            name="embedding", shape=(int(input_shape[-2]), int(input_shape[-1])),
+            initializer=self.initializer)
+
+    def call(self, inputs):
+        return inputs + ops.cast(self.embedding, inputs.dtype)[None]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["initializer"] = keras.initializers.serialize(self.initializer)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FractionalFourierMixing(keras.layers.Layer):
+    """FrIT token mixer: ``Re(F_n^a X F_d^b)`` for ``X`` of shape ``(B, n, d)``.
+
+    ``F_n^a`` is the ``n``-point discrete fractional Fourier transform of order
+    ``a`` (:mod:`.frft`, Candan's eigenvector DFrFT), applied along the token
+    axis, and ``F_d^b`` the ``d``-point one of order ``b`` along the hidden axis.
+    Like FNet, only the real part is kept. With
+    ``F^a = V diag(exp(-i pi/2 a k)) V^T`` (``V`` real orthogonal) the real part
+    is ``V_n (Z * cos(pi/2 (a k_i + b k_j))) V_d^T`` with ``Z = V_n^T X V_d``,
+    so the layer runs in real arithmetic: four real matmuls per sample. The
+    eigenvector matrices are constants recomputed (in numpy) from the input
+    shape; they are not saved. Only the two orders are weights (stored
+    multiplied by the axis length, see :meth:`build`).
+
+    Args:
+        order: initial fractional order of both axes (1.0 = Fourier transform,
+            as in FNet; 0.0 = identity).
+        trainable_order: learn the two orders (token axis, hidden axis) with
+            the network; if False they stay at ``order``.
+    """
+
+    def __init__(self, order=0.5, trainable_order=True, **kwargs):
+        super().__init__(**kwargs)
+        self.order = float(order)
+        self.trainable_order = bool(trainable_order)
+
+    def build(self, input_shape):
+        n, d = input_shape[-2], input_shape[-1]
+        if n is None or d is None:
+            raise ValueError("FractionalFourierMixing needs known token and hidden sizes")
+        self._n, self._d = int(n), int(d)
+        self._vn, self._kn = (np.asarray(a, dtype="float32") for a in hermite_gauss_basis(n))
+        self._vd, self._kd = (np.asarray(a, dtype="float32") for a in hermite_gauss_basis(d))
+        # The phase of Hermite-Gauss component k is pi/2 * a * k with k up to N,
+        # so the loss is very sensitive to the order on long axes (a step of
+        # 0.01 turns the top component of a 128-wide axis by 2 rad). The weights
+        # therefore hold N * a (phase per unit of weight at most pi/2, for any
+        # N and any optimizer); :attr:`orders` gives the orders themselves.
+        self.scaled_order_tokens = self.add_weight(
+            name="scaled_order_tokens", shape=(),
+            initializer=keras.initializers.Constant(self.order * self._n),
+            trainable=self.trainable_order)
+        self.scaled_order_hidden = self.add_weight(
+            name="scaled_order_hidden", shape=(),
+            initializer=keras.initializers.Constant(self.order * self._d),
+            trainable=self.trainable_order)
+
+    @property
+    def orders(self):
+        """The current fractional orders ``(token axis, hidden axis)`` as floats."""
+        return (float(ops.convert_to_numpy(self.scaled_order_tokens)) / self._n,
+                float(ops.convert_to_numpy(self.scaled_order_hidden)) / self._d)
+
+    def set_orders(self, order_tokens, order_hidden):
+        """Set the fractional orders of the token and hidden axes."""
+        self.scaled_order_tokens.assign(float(order_tokens) * self._n)
+        self.scaled_order_hidden.assign(float(order_hidden) * self._d)
+
+    def call(self, inputs):
+        dtype = inputs.dtype
+        vn = ops.convert_to_tensor(self._vn, dtype=dtype)
+        vd = ops.convert_to_tensor(self._vd, dtype=dtype)
+        order_n = ops.cast(self.scaled_order_tokens, dtype) / self._n
+        order_d = ops.cast(self.scaled_order_hidden, dtype) / self._d
+        theta_n = order_n * ops.convert_to_tensor(self._kn, dtype)
+        theta_d = order_d * ops.convert_to_tensor(self._kd, dtype)
+        # F_n^a X F_d^b = V_n (Lambda_n (V_n^T X V_d) Lambda_d) V_d^T, and V is real,
+        # so the real part is V_n (Z * cos(theta_i + phi_j)) V_d^T with Z = V_n^T X V_d.
+        phase = ops.cos((-0.5 * math.pi) * (theta_n[:, None] + theta_d[None, :]))
+        z = ops.matmul(ops.matmul(ops.transpose(vn), inputs), vd)
+        return ops.matmul(ops.matmul(vn, z * phase), ops.transpose(vd))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def flops(self, input_shape):
+        """FLOPs per sample of the mixing: four matmuls and the phase product."""
+        n, d = int(input_shape[-2]), int(input_shape[-1])
+        return 2 * (2 * n * n * d + 2 * n * d * d) + n * d
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(order=self.order, trainable_order=self.trainable_order)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SeqPool(keras.layers.Layer):
+    """Sequence pooling of Compact Convolutional Transformers (Hassani et al. 2021).
+
+    ``w = softmax(x_L g + b)`` over the tokens and ``z = w^T x_L``:
+    ``(B, n, d) -> (B, d)``. Replaces the class token of ViT.
+    """
+
+    def __init__(self, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        d = int(input_shape[-1])
+        self.kernel = self.add_weight(name="kernel", shape=(d, 1),
+                                      initializer=self.kernel_initializer)
+        self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+
+    def token_weights(self, inputs):
+        """The pooling weights ``w``, shape ``(B, n)``; each row sums to 1."""
+        logits = ops.matmul(inputs, ops.cast(self.kernel, inputs.dtype))
+        logits = logits + ops.cast(self.bias, inputs.dtype)
+        return ops.softmax(logits[..., 0], axis=-1)
+
+    def call(self, inputs):
+        weights = self.token_weights(inputs)
+        return ops.matmul(weights[:, None, :], inputs)[:, 0, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def flops(self, input_shape):
+        """FLOPs per sample: token logits, softmax, weighted sum."""
+        n, d = int(input_shape[-2]), int(input_shape[-1])
+        return 2 * n * d + n + 5 * n + 2 * n * d
+
+    def get_config(self):
+        config = super().get_config()
+        config["kernel_initializer"] = keras.initializers.serialize(self.kernel_initializer)
+        return config
+
+
+CUSTOM_LAYERS = {cls.__name__: cls for cls in
+                 (ClassToken, TakeToken, PositionEmbedding, FractionalFourierMixing,
+                  SeqPool)}
