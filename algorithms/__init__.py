@@ -3,10 +3,28 @@
 The provider registers exactly the classes listed here.
 """
 
+from .align_factors import AlignFactors
+from .build_samples import BuildSamples
 from .check_engine import CheckEngine
+from .compare_models import CompareModels
 from .create_sample_area import CreateSampleArea
+from .derive_terrain_factors import DeriveTerrainFactors
+from .distance_to_features import DistanceToFeatures
+from .evaluate_model import EvaluateModel
+from .factor_importance import FactorImportance
+from .multicollinearity import Multicollinearity
+from .train_model import TrainModel
 
 ALGORITHMS = [
     CreateSampleArea,
     CheckEngine,
+    DeriveTerrainFactors,
+    DistanceToFeatures,
+    AlignFactors,
+    Multicollinearity,
+    FactorImportance,
+    BuildSamples,
+    TrainModel,
+    EvaluateModel,
+    CompareModels,
 ]

@@ -19,9 +19,8 @@ import tempfile
 import numpy as np
 from osgeo import gdal
 
+from ..core.errors import InputError
 from ..core.samples import pad_width
-
-gdal.UseExceptions()
 
 
 def _cache_path(stack_path, patch_size, cache_dir):
@@ -37,6 +36,8 @@ class PaddedStack:
     def __init__(self, stack_path, patch_size, cache_dir=None, is_cancelled=None):
         self.patch_size = int(patch_size)
         dataset = gdal.Open(stack_path)
+        if dataset is None:
+            raise InputError(f"Cannot open the factor stack '{stack_path}'.")
         self.rows, self.cols = dataset.RasterYSize, dataset.RasterXSize
         self.bands = dataset.RasterCount
         cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "landslide_patch_cache")
@@ -53,6 +54,7 @@ class PaddedStack:
         shape = (self.rows + before + after, self.cols + before + after, self.bands)
         partial = self.path + ".partial.npy"
         out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
+        nodata = dataset.GetRasterBand(1).GetNoDataValue()
         step = max(1, 4_000_000 // max(1, self.cols * self.bands))
         for row in range(0, self.rows, step):
             if is_cancelled is not None and is_cancelled():
@@ -62,6 +64,9 @@ class PaddedStack:
             count = min(step, self.rows - row)
             block = dataset.ReadAsArray(0, row, self.cols, count)
             block = block.reshape(self.bands, count, self.cols).transpose(1, 2, 0)
+            block = block.astype(np.float32)
+            if nodata is not None:
+                block[block == np.float32(nodata)] = np.nan
             out[before + row:before + row + count, before:before + self.cols] = block
         # reflect padding (edge pixel not repeated), columns then rows
         core = slice(before, before + self.rows)
@@ -88,8 +93,36 @@ class PaddedStack:
 
 
 def normalise(batch, mean, std):
-    """Z-score with the training statistics (per band)."""
-    return (batch - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    """Z-score with the training statistics (per band); nodata (NaN) pixels that
+    reach into a patch from outside the valid area become 0, the band mean."""
+    out = (batch - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    np.nan_to_num(out, copy=False, nan=0.0)
+    return out
+
+
+def training_statistics(stack, rows, cols, max_patches=2000, seed=0):
+    """Per-band mean and std over the pixels of (up to ``max_patches``) training
+    patches, ignoring nodata; a constant band gets std 1."""
+    rng = np.random.default_rng(seed)
+    index = np.arange(len(rows))
+    if len(index) > max_patches:
+        index = rng.choice(index, size=max_patches, replace=False)
+    total = np.zeros(stack.bands)
+    total_sq = np.zeros(stack.bands)
+    count = np.zeros(stack.bands)
+    for start in range(0, len(index), 256):
+        chunk = index[start:start + 256]
+        values = stack.patches(np.asarray(rows)[chunk], np.asarray(cols)[chunk])
+        values = values.reshape(-1, stack.bands).astype(np.float64)
+        finite = np.isfinite(values)
+        total += np.where(finite, values, 0).sum(0)
+        total_sq += np.where(finite, values ** 2, 0).sum(0)
+        count += finite.sum(0)
+    count = np.maximum(count, 1)
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 0))
+    std[std < 1e-12] = 1.0
+    return mean.tolist(), std.tolist()
 
 
 def augment(batch, rng, scale_range=(0.9, 1.1)):
@@ -121,23 +154,25 @@ def _rescale(batch, scales):
 
 
 def batches(stack, rows, cols, labels, mean, std, batch_size, training, seed, epoch=0,
-            scale_range=(0.9, 1.1)):
-    """Yield (x, y) numpy batches; y is one-hot (n, 2). Shuffled and augmented when
-    ``training``; the order depends only on ``seed`` and ``epoch``."""
+            scale_range=(0.9, 1.1), augment_batches=None):
+    """Yield (x, y) numpy batches; y is one-hot (n, 2). Shuffled when ``training``
+    and augmented too unless ``augment_batches`` is False; the order and the
+    augmentation depend only on ``seed`` and ``epoch``."""
+    augment_batches = training if augment_batches is None else augment_batches
     rows, cols, labels = map(np.asarray, (rows, cols, labels))
     rng = np.random.default_rng([seed, epoch])
     order = rng.permutation(len(rows)) if training else np.arange(len(rows))
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
         x = normalise(stack.patches(rows[index], cols[index]), mean, std)
-        if training:
+        if augment_batches:
             x = augment(x, rng, scale_range)
         y = np.eye(2, dtype=np.float32)[labels[index].astype(int)]
         yield x, y
 
 
 def tf_dataset(stack, rows, cols, labels, mean, std, batch_size, training, seed,
-               epoch=0, scale_range=(0.9, 1.1)):
+               epoch=0, scale_range=(0.9, 1.1), augment_batches=None):
     """``batches`` as a prefetching ``tf.data.Dataset``."""
     import tensorflow as tf
 
@@ -145,5 +180,5 @@ def tf_dataset(stack, rows, cols, labels, mean, std, batch_size, training, seed,
     spec = (tf.TensorSpec((None, p, p, bands), tf.float32), tf.TensorSpec((None, 2), tf.float32))
     return tf.data.Dataset.from_generator(
         lambda: batches(stack, rows, cols, labels, mean, std, batch_size, training, seed,
-                        epoch, scale_range),
+                        epoch, scale_range, augment_batches),
         output_signature=spec).prefetch(tf.data.AUTOTUNE)

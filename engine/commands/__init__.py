@@ -10,6 +10,16 @@ COMMANDS = {
     "check": ("check", "Report Python, TensorFlow, Keras, scikit-learn versions and devices."),
     "selftest": ("selftest", "Diagnostics: report progress for DURATION s, optionally fail "
                              "with MESSAGE; used to test the protocol and cancel."),
+    "model_report": ("model_report", "Parameters, FLOPs per patch and CPU inference speed "
+                                     "of the six models."),
+    "importance": ("importance", "Random-forest Gini and permutation importance of the "
+                                 "factors from a samples .npz (factorimportance)."),
+    "train": ("train", "Train a model on samples + stack; keep the best by validation "
+                       "accuracy; test-split metrics and report (trainmodel)."),
+    "evaluate": ("evaluate", "Metrics, ROC and confusion matrix of a trained model on one "
+                             "split of the samples (evaluatemodel)."),
+    "compare": ("compare", "Train and evaluate several models with the same settings: "
+                           "the paper's Table 2 (comparemodels)."),
 }
 
 

@@ -1,0 +1,47 @@
+"""The whole buildsamples step on files: inventory + stack -> samples layer."""
+
+import math
+
+from .inventory import inventory_mask
+from .progress import check_cancelled, never_cancelled, no_progress, scaled
+from .sample_layer import write_sample_layer
+from .samples import draw_samples
+from .stack import read_stack_info, valid_mask
+
+
+def build_samples(stack_path, inventory, output, patch_size=72, samples_per_class=10000,
+                  split_method=0, block_size=None, ratios=(6, 2, 2), negative_buffer=0.0,
+                  seed=0, layer_name=None, kind=None, progress=no_progress,
+                  is_cancelled=never_cancelled):
+    """Draw and split patch centres; write the point layer at ``output``.
+
+    ``block_size`` and ``negative_buffer`` are in map units of the stack and are
+    converted to whole cells (rounded up). Returns the summary, warnings and path.
+    """
+    info = read_stack_info(stack_path)
+    warnings = list(info.warnings)
+    cell = max(info.pixel_size)
+    inventory_result = inventory_mask(inventory, info, layer_name=layer_name, kind=kind,
+                                      progress=scaled(progress, 0, 20),
+                                      is_cancelled=is_cancelled)
+    warnings += inventory_result.warnings
+    valid = valid_mask(info, progress=scaled(progress, 20, 40), is_cancelled=is_cancelled)
+    check_cancelled(is_cancelled)
+    block_cells = math.ceil(block_size / cell) if block_size else None
+    buffer_cells = math.ceil(negative_buffer / cell) if negative_buffer else 0
+    drawn = draw_samples(inventory_result.mask, valid, patch_size=patch_size,
+                         samples_per_class=samples_per_class, split_method=split_method,
+                         block_cells=block_cells, ratios=ratios,
+                         negative_buffer_cells=buffer_cells, seed=seed,
+                         progress=scaled(progress, 40, 80), is_cancelled=is_cancelled)
+    warnings += drawn["warnings"]
+    summary = dict(drawn["summary"], patch_size=patch_size, seed=seed,
+                   split_method="spatial" if split_method == 1 else "random",
+                   block_cells=block_cells, negative_buffer_cells=buffer_cells,
+                   landslide_pixels=int((inventory_result.mask & valid).sum()),
+                   factors=info.names)
+    check_cancelled(is_cancelled)
+    write_sample_layer(output, drawn["rows"], drawn["cols"], drawn["labels"], drawn["splits"],
+                       info.geotransform, info.crs_wkt, summary)
+    progress(100)
+    return {"output": output, "summary": summary, "warnings": warnings}
