@@ -70,7 +70,8 @@ def add_model_sections(report, card, metrics, roc, confusion, split="test"):
         report.figure(roc_figure([(card["model"], roc[0], roc[1], metrics.get("auc", 0))]),
                       caption=f"ROC curve on the {split} split")
     if confusion:
-        report.figure(confusion_figure(confusion), caption="Threshold 0.5")
+        report.figure(confusion_figure(confusion),
+                      caption=f"Confusion matrix on the {split} split (threshold 0.5)")
     leakage = ((card.get("data") or {}).get("samples_summary") or {}).get("leakage")
     if leakage is not None:
         report.heading("Data leakage")

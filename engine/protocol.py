@@ -31,6 +31,7 @@ class Reporter:
         self._stream = stream
         self._human = human
         self._cancelled = False
+        self._cancel_announced = False
         self._last_progress = None
         self._last_time = 0.0
 
@@ -40,11 +41,13 @@ class Reporter:
             signal.signal(sig, self._on_signal)
 
     def _on_signal(self, _signum, _frame):
-        if not self._cancelled:
-            self._cancelled = True
-            self.info("Cancel requested; finishing cleanly.")
+        # Only set a flag: writing here could re-enter a write in progress.
+        self._cancelled = True
 
     def is_cancelled(self):
+        if self._cancelled and not self._cancel_announced:
+            self._cancel_announced = True
+            self.info("Cancel requested; finishing cleanly.")
         return self._cancelled
 
     # --- messages ------------------------------------------------------------

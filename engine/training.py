@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core import model_card
 from ..core.errors import InputError
-from ..core.files import atomic_output
+from ..core.files import atomic_output, ensure_writable_dir
 from ..core.sample_layer import select_split, validate_samples
 from . import metrics
 from .patches import PaddedStack, batches, tf_dataset, training_statistics
@@ -76,6 +76,10 @@ def train(stack_info, samples, model_name, output_model, reporter, epochs=100, b
 
     from ..models import build_model, resolve_hparams
 
+    if not str(output_model).lower().endswith(".keras"):
+        raise InputError(f"OUTPUT_MODEL must be a .keras file, not '{output_model}'.")
+    ensure_writable_dir(os.path.dirname(os.path.abspath(output_model)),
+                        "folder of OUTPUT_MODEL")
     rows, cols, labels, splits = validate_samples(*samples, shape=stack_info.shape)
     train_rows, train_cols, train_labels = select_split(rows, cols, labels, splits, "train")
     val_rows, val_cols, val_labels = select_split(rows, cols, labels, splits, "validation")

@@ -120,3 +120,26 @@ def qgis_process(plugin_path, tmp_path_factory):
 
     run.env = env
     return run
+
+
+@pytest.fixture(scope="session")
+def small_stack(sample_area, tmp_path_factory):
+    """A 4-factor stack (3 continuous, land use categorical) of the small sample area."""
+    from landslide_susceptibility.core.align import align_factors
+
+    files = sample_area["files"]
+    path = str(tmp_path_factory.mktemp("stack") / "stack.tif")
+    align_factors([files["dem"], files["ndvi"], files["precipitation"]], [files["landuse"]],
+                  path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_samples(small_stack, sample_area, tmp_path_factory):
+    """Random-split samples (patch 16, 60 per class) on ``small_stack``."""
+    from landslide_susceptibility.core.build_samples import build_samples
+
+    path = str(tmp_path_factory.mktemp("samples") / "samples.gpkg")
+    build_samples(small_stack, sample_area["files"]["landslides"], path, patch_size=16,
+                  samples_per_class=60, seed=0)
+    return path

@@ -51,6 +51,21 @@ STEPS = [
      {"STACK": "{out}/factor_stack.tif", "INVENTORY": "{area}/landslides.gpkg",
       "SAMPLE_SIZE": 10000, "SEED": 0, "OUTPUT_TABLE": "{out}/factor_importance.csv",
       "OUTPUT_REPORT": "{out}/factor_importance.html"}),
+    # Issues 4 and 6: samples, CTLGNet trained with small settings (2 cores), evaluation.
+    ("Landslide samples (random 6:2:2 split)", "landslide:buildsamples",
+     {"STACK": "{out}/factor_stack.tif", "INVENTORY": "{area}/landslides.gpkg",
+      "PATCH_SIZE": 24, "SAMPLES_PER_CLASS": 1000, "SPLIT_METHOD": 0, "SEED": 0,
+      "OUTPUT": "{out}/samples.gpkg"}),
+    ("Train CTLGNet", "landslide:trainmodel",
+     {"STACK": "{out}/factor_stack.tif", "SAMPLES": "{out}/samples.gpkg", "MODEL": 5,
+      "EPOCHS": 12, "BATCH_SIZE": 32, "LEARNING_RATE": 0.001, "OPTIMIZER": 1, "SEED": 0,
+      "OUTPUT_MODEL": "{out}/ctlgnet.keras", "OUTPUT_METRICS": "{out}/ctlgnet_metrics.csv",
+      "OUTPUT_REPORT": "{out}/ctlgnet_training.html"}),
+    ("Evaluate CTLGNet on the test split", "landslide:evaluatemodel",
+     {"MODEL": "{out}/ctlgnet.keras", "STACK": "{out}/factor_stack.tif",
+      "SAMPLES": "{out}/samples.gpkg", "SPLIT": 0,
+      "OUTPUT_METRICS": "{out}/ctlgnet_test_metrics.csv",
+      "OUTPUT_REPORT": "{out}/ctlgnet_evaluation.html"}),
 ]
 
 

@@ -1,0 +1,247 @@
+"""Training, evaluation and comparison (issue 6), with tiny settings."""
+
+import os
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+from landslide_susceptibility.core.model_card import read_card
+
+MODELS = ["cnn", "resnet18", "densenet", "vit", "frit", "ctlgnet"]
+TINY = {"EPOCHS": 1, "BATCH_SIZE": 16, "OPTIMIZER": 1, "SEED": 3}
+
+
+class EpochCancel(QgsProcessingFeedback):
+    """Cancels once the engine logged the end of ``epoch`` (so a best model exists)."""
+
+    def __init__(self, epoch=1):
+        super().__init__()
+        self.marker = f"epoch {epoch}/"
+        self.infos, self.warnings = [], []
+
+    def pushInfo(self, info):  # noqa: N802
+        self.infos.append(info)
+        if info.startswith(self.marker):
+            self.cancel()
+
+    def pushWarning(self, warning):  # noqa: N802
+        self.warnings.append(warning)
+
+    def reportError(self, error, fatalError=False):  # noqa: N802, N803
+        self.warnings.append(error)
+
+
+def train(run_alg, small_stack, small_samples, tmp_path, model, feedback=None, **extra):
+    params = dict(TINY, STACK=small_stack, SAMPLES=small_samples, MODEL=MODELS.index(model),
+                  OUTPUT_MODEL=str(tmp_path / f"{model}.keras"),
+                  OUTPUT_METRICS="TEMPORARY_OUTPUT",
+                  OUTPUT_REPORT=str(tmp_path / f"{model}.html"))
+    params.update(extra)
+    return run_alg("landslide:trainmodel", params, feedback=feedback)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_trains_through_processing(run_alg, small_stack, small_samples, tmp_path,
+                                               model):
+    result = train(run_alg, small_stack, small_samples, tmp_path, model)
+    assert os.path.exists(result["OUTPUT_MODEL"])
+    card = read_card(result["OUTPUT_MODEL"])
+    assert card["model"] == model and card["patch_size"] == 16
+    assert card["factors"] == ["dem", "ndvi", "precipitation", "landuse"]
+    assert card["categorical"] == [False, False, False, True]
+    assert len(card["normalisation"]["mean"]) == 4
+    metrics = {f["metric"]: f["value"] for f in result["OUTPUT_METRICS"].getFeatures()}
+    assert set(metrics) == {"oa", "precision", "recall", "f1", "mcc", "kappa", "auc", "rmse",
+                            "mae", "brier"}
+    assert 0.0 <= metrics["auc"] <= 1.0
+    html = open(result["OUTPUT_REPORT"], encoding="utf-8").read()
+    for needle in ("Training curves", "Model card", "Data leakage", "data:image/png;base64"):
+        assert needle in html
+
+
+def test_cancel_keeps_a_loadable_best_model(run_alg, small_stack, small_samples, tmp_path):
+    import keras
+
+    from landslide_susceptibility.models import load_model
+
+    feedback = EpochCancel(epoch=1)
+    started = time.monotonic()
+    result = train(run_alg, small_stack, small_samples, tmp_path, "cnn", feedback=feedback,
+                   EPOCHS=200)
+    assert time.monotonic() - started < 120
+    assert result["CANCELLED"] is True
+    card = read_card(result["OUTPUT_MODEL"])
+    assert card["training"]["epochs_run"] < 200 and card["training"]["best_epoch"] >= 1
+    model = load_model(result["OUTPUT_MODEL"])
+    assert isinstance(model, keras.Model)
+    assert model.predict(np.zeros((2, 16, 16, 4), np.float32), verbose=0).shape == (2, 2)
+    assert any("best model so far" in w for w in feedback.warnings)
+
+
+def test_engine_crash_leaves_the_existing_output_alone(small_stack, small_samples, tmp_path):
+    from landslide_susceptibility.algorithms.engine_runner import run_engine
+
+    target = tmp_path / "existing.keras"
+    target.write_bytes(b"an older model the user keeps")
+    params = {"stack": small_stack, "samples": small_samples, "model": "cnn", "epochs": 200,
+              "optimizer": "adam", "output_model": str(target)}
+    # cancel after the first epoch with no grace: the engine is killed mid-training
+    result = run_engine("train", params, EpochCancel(epoch=1), cancel_grace_s=0.0)
+    assert result.get("cancelled") is True
+    assert target.read_bytes() == b"an older model the user keeps"
+
+
+def weights_of(path):
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("model.weights.h5")
+
+
+def test_same_seed_same_weights_and_metrics(run_alg, small_stack, small_samples, tmp_path):
+    first = train(run_alg, small_stack, small_samples, tmp_path / "a", "cnn", EPOCHS=2)
+    second = train(run_alg, small_stack, small_samples, tmp_path / "b", "cnn", EPOCHS=2)
+    assert first["AUC"] == second["AUC"] and first["OA"] == second["OA"]
+    import h5py  # noqa: F401  (TF's dependency) compare the stored weights array by array
+    import keras
+
+    a = keras.saving.load_model(first["OUTPUT_MODEL"]).get_weights()
+    b = keras.saving.load_model(second["OUTPUT_MODEL"]).get_weights()
+    assert len(a) == len(b)
+    for wa, wb in zip(a, b, strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_evaluate_model_matches_training_metrics(run_alg, small_stack, small_samples,
+                                                 tmp_path):
+    trained = train(run_alg, small_stack, small_samples, tmp_path, "cnn")
+    result = run_alg("landslide:evaluatemodel", {
+        "MODEL": trained["OUTPUT_MODEL"], "STACK": small_stack, "SAMPLES": small_samples,
+        "SPLIT": 0, "OUTPUT_METRICS": "TEMPORARY_OUTPUT",
+        "OUTPUT_REPORT": str(tmp_path / "eval.html")})
+    assert result["AUC"] == pytest.approx(trained["AUC"], abs=1e-6)
+    assert result["OA"] == pytest.approx(trained["OA"], abs=1e-6)
+    html = open(result["OUTPUT_REPORT"], encoding="utf-8").read()
+    assert "ROC" in html and "Confusion matrix" in html
+
+
+def test_compare_models_gives_one_row_per_model(run_alg, small_stack, small_samples, tmp_path):
+    result = run_alg("landslide:comparemodels", dict(
+        TINY, STACK=small_stack, SAMPLES=small_samples, MODELS=[0, 5],
+        OUTPUT_FOLDER=str(tmp_path / "models"), OUTPUT_TABLE="TEMPORARY_OUTPUT",
+        OUTPUT_REPORT=str(tmp_path / "compare.html")))
+    rows = {f["model"]: f for f in result["OUTPUT_TABLE"].getFeatures()}
+    assert set(rows) == {"cnn", "ctlgnet"}
+    for name, row in rows.items():
+        assert os.path.exists(tmp_path / "models" / f"{name}.keras")
+        assert row["parameters"] > 0 and row["flops_per_patch"] > 0
+        assert 0 <= row["auc"] <= 1
+    assert result["BEST_MODEL"] in rows
+    html = open(result["OUTPUT_REPORT"], encoding="utf-8").read()
+    assert "★" in html and "ROC curves of all models" in html
+
+
+# --- metrics against an independent computation -----------------------------------
+
+def test_metrics_match_hand_computation():
+    from landslide_susceptibility.engine import metrics
+
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 1])
+    p = np.array([0.9, 0.8, 0.4, 0.7, 0.2, 0.6, 0.1, 0.3, 0.45, 0.55])
+    got = metrics.evaluate(y, p)
+    pred = (p >= 0.5).astype(int)
+    tp = np.sum((pred == 1) & (y == 1))
+    tn = np.sum((pred == 0) & (y == 0))
+    fp = np.sum((pred == 1) & (y == 0))
+    fn = np.sum((pred == 0) & (y == 1))
+    n = len(y)
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    po = (tp + tn) / n
+    pe = ((tp + fp) * (tp + fn) + (tn + fn) * (tn + fp)) / n ** 2
+    pos, neg = p[y == 1], p[y == 0]
+    auc = np.mean([(a > b) + 0.5 * (a == b) for a in pos for b in neg])
+    expected = {
+        "oa": po, "precision": precision, "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall),
+        "mcc": (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)),
+        "kappa": (po - pe) / (1 - pe), "auc": auc,
+        "rmse": np.sqrt(np.mean((p - y) ** 2)), "mae": np.mean(np.abs(p - y)),
+        "brier": np.mean((p - y) ** 2)}
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, abs=1e-12), name
+    assert metrics.confusion(y, p) == [[tn, fp], [fn, tp]]
+
+
+# --- bad input ----------------------------------------------------------------------
+
+def test_samples_without_fields_are_refused(run_alg, small_stack, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer("Point?crs=EPSG:32617&field=id:integer", "points", "memory")
+    with pytest.raises(QgsProcessingException, match="lacks the field"):
+        run_alg("landslide:trainmodel", dict(TINY, STACK=small_stack, SAMPLES=layer, MODEL=0,
+                                             OUTPUT_MODEL=str(tmp_path / "m.keras"),
+                                             OUTPUT_METRICS="TEMPORARY_OUTPUT",
+                                             OUTPUT_REPORT=str(tmp_path / "r.html")))
+
+
+def test_one_class_split_is_refused(run_alg, small_stack, tmp_path):
+    from landslide_susceptibility.core.sample_layer import write_sample_layer
+    from landslide_susceptibility.core.stack import read_stack_info
+
+    info = read_stack_info(small_stack)
+    path = str(tmp_path / "one_class.gpkg")
+    rows = np.arange(20, 40)
+    write_sample_layer(path, rows, rows, np.r_[np.ones(10), np.zeros(10)].astype(int),
+                       ["train"] * 10 + ["validation"] * 5 + ["train"] * 5,
+                       info.geotransform, info.crs_wkt)
+    with pytest.raises(QgsProcessingException, match="'validation' split .* only non-landslide"):
+        train(run_alg, small_stack, path, tmp_path, "cnn")
+
+
+def test_batch_size_larger_than_training_set_is_clamped(run_alg, small_stack, small_samples,
+                                                        tmp_path):
+    feedback = EpochCancel(epoch=99)
+    train(run_alg, small_stack, small_samples, tmp_path, "cnn", feedback=feedback,
+          BATCH_SIZE=10000)
+    assert any("BATCH_SIZE 10000 is larger than the training set" in w
+               for w in feedback.warnings)
+
+
+def test_stack_that_does_not_match_the_model_is_refused(run_alg, small_stack, small_samples,
+                                                        sample_area, tmp_path):
+    from landslide_susceptibility.core.align import align_factors
+
+    trained = train(run_alg, small_stack, small_samples, tmp_path, "cnn")
+    other = str(tmp_path / "other.tif")
+    files = sample_area["files"]
+    align_factors([files["ndvi"], files["dem"]], [], other)
+    with pytest.raises(QgsProcessingException, match="does not match the model") as caught:
+        run_alg("landslide:evaluatemodel", {
+            "MODEL": trained["OUTPUT_MODEL"], "STACK": other, "SAMPLES": small_samples,
+            "OUTPUT_METRICS": "TEMPORARY_OUTPUT", "OUTPUT_REPORT": str(tmp_path / "e.html")})
+    assert "dem, ndvi, precipitation, landuse (categorical)" in str(caught.value)
+    assert "ndvi, dem" in str(caught.value)
+
+
+def test_unwritable_output_is_explained(run_alg, small_stack, small_samples, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        with pytest.raises(QgsProcessingException, match="not writable|Cannot create"):
+            train(run_alg, small_stack, small_samples, tmp_path, "cnn",
+                  OUTPUT_MODEL=str(locked / "m.keras"))
+    finally:
+        locked.chmod(0o700)
+
+
+def test_unknown_model_in_the_engine(small_stack, small_samples, tmp_path):
+    from landslide_susceptibility.algorithms.engine_runner import run_engine
+
+    with pytest.raises(QgsProcessingException, match="Unknown model 'lenet'"):
+        run_engine("train", {"stack": small_stack, "samples": small_samples, "model": "lenet",
+                             "output_model": str(tmp_path / "m.keras")}, None)
