@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Training benchmarks: patch pipeline patches/s vs each model's training step
+patches/s at 72 x 72 x 9 (batch 16 and 128), and the epoch time this gives at
+the paper's settings (10000 samples per class, 6:2:2 split -> 12000 training
+patches per epoch). Prints JSON on stdout; log lines on stderr.
+
+    .venv/bin/python bench/training_bench.py [--models cnn ctlgnet] [--steps 5]
+"""
+
+import argparse
+import json
+import os
+import runpy
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+PAPER_TRAIN_PATCHES = 12000
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_stack(folder, size):
+    """The sample area's nine factors aligned into a stack (like the demo)."""
+    from landslide_susceptibility.core.align import align_factors
+    from landslide_susceptibility.core.distance import distance_to_features
+    from landslide_susceptibility.core.sample_area import create_sample_area
+    from landslide_susceptibility.core.terrain import derive_terrain
+
+    area = create_sample_area(os.path.join(folder, "area"), seed=1, size=size)
+    f = area["files"]
+    derive_terrain(f["dem"], f"{folder}/slope.tif", f"{folder}/aspect.tif")
+    distance_to_features(f["rivers"], f["dem"], f"{folder}/rivers.tif")
+    distance_to_features(f["faults"], f["dem"], f"{folder}/faults.tif")
+    stack = f"{folder}/stack.tif"
+    align_factors([f["dem"], f"{folder}/slope.tif", f"{folder}/rivers.tif",
+                   f"{folder}/faults.tif", f["precipitation"], f["ndvi"],
+                   f["true_probability"]], [f"{folder}/aspect.tif", f["landuse"]], stack)
+    return stack, area
+
+
+def pipeline_rate(stack_path, landslides, batch_size, batches_to_time, folder):
+    from landslide_susceptibility.core.build_samples import build_samples
+    from landslide_susceptibility.core.sample_layer import read_sample_layer
+    from landslide_susceptibility.engine.patches import PaddedStack, batches
+
+    samples = f"{folder}/samples.gpkg"
+    build_samples(stack_path, landslides, samples, patch_size=72, samples_per_class=2000)
+    rows, cols, labels, splits = read_sample_layer(samples)
+    train = splits == "train"
+    stack = PaddedStack(stack_path, 72, cache_dir=folder)
+    mean, std = [0.0] * stack.bands, [1.0] * stack.bands
+    count = 0
+    started = time.perf_counter()
+    for x, _ in batches(stack, rows[train], cols[train], labels[train], mean, std, batch_size,
+                        True, seed=0):
+        count += len(x)
+        if count >= batches_to_time * batch_size:
+            break
+    return count / (time.perf_counter() - started), stack.bands
+
+
+def train_rate(name, bands, batch_size, steps):
+    import keras
+    import numpy as np
+
+    from landslide_susceptibility.models import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model(name, (72, 72, bands))
+    model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch_size, 72, 72, bands)).astype("float32")
+    y = np.eye(2, dtype="float32")[rng.integers(0, 2, batch_size)]
+    model.train_on_batch(x, y)  # build + trace
+    model.train_on_batch(x, y)
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    rate = steps * batch_size / (time.perf_counter() - started)
+    keras.backend.clear_session()
+    return rate
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--size", type=int, default=400)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    runpy.run_path(os.path.join(REPO, "engine", "launcher.py"))["register_package"](REPO)
+    from landslide_susceptibility.models import available_models
+
+    names = args.models or available_models()
+    result = {"input_shape": [72, 72, 9], "paper_train_patches_per_epoch": PAPER_TRAIN_PATCHES}
+    with tempfile.TemporaryDirectory() as folder:
+        stack, area = build_stack(folder, args.size)
+        for batch_size in (16, 128):
+            rate, bands = pipeline_rate(stack, area["files"]["landslides"], batch_size,
+                                        max(20, 2000 // batch_size), folder)
+            result[f"pipeline_patches_per_s_batch{batch_size}"] = round(rate, 1)
+            log(f"patch pipeline (augmenting), batch {batch_size}: {rate:,.0f} patches/s")
+    rows = []
+    for name in names:
+        row = {"model": name}
+        for batch_size in (16, 128):
+            steps = args.steps if batch_size == 16 else max(1, args.steps // 2)
+            row[f"train_patches_per_s_batch{batch_size}"] = round(
+                train_rate(name, bands, batch_size, steps), 1)
+        row["paper_epoch_s"] = round(PAPER_TRAIN_PATCHES / row["train_patches_per_s_batch16"],
+                                     1)
+        log(f"{name}: {row['train_patches_per_s_batch16']:,.1f} patches/s at batch 16 "
+            f"({row['train_patches_per_s_batch128']:,.1f} at 128); paper epoch "
+            f"~{row['paper_epoch_s']:,.0f} s")
+        rows.append(row)
+    result["models"] = rows
+    fastest = max(r["train_patches_per_s_batch16"] for r in rows)
+    result["pipeline_over_fastest_training"] = round(
+        result["pipeline_patches_per_s_batch16"] / fastest, 1)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
