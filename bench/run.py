@@ -76,9 +76,49 @@ def bench_sample_area(mode):
     return figures
 
 
+def bench_script(script, *args, timeout=3600):
+    """Run a bench/ script in the venv; return its JSON stdout."""
+    done = subprocess.run([VENV_PYTHON, os.path.join(REPO, "bench", script), *args],
+                          capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout[done.stdout.find("{"):])
+
+
+def bench_models(mode):
+    result = bench_script("models_bench.py", "--repeats", "2" if mode == "quick" else "5")
+    figures = []
+    for row in result["models"]:
+        figures.append({"name": f"{row['name']} parameters", "value": row["params"],
+                        "unit": "parameters"})
+        figures.append({"name": f"{row['name']} FLOPs per patch 72x72x9",
+                        "value": row["flops_per_patch"], "unit": "FLOP"})
+        figures.append({"name": f"{row['name']} inference batch 256",
+                        "value": row["patches_per_s"], "unit": "patches/s"})
+    return figures
+
+
+def bench_training(mode):
+    result = bench_script("training_bench.py", "--steps", "4" if mode == "quick" else "20")
+    figures = [{"name": f"patch pipeline 72x72x9 augmenting, batch {b}",
+                "value": result[f"pipeline_patches_per_s_batch{b}"], "unit": "patches/s"}
+               for b in (16, 128)]
+    for row in result["models"]:
+        for b in (16, 128):
+            figures.append({"name": f"{row['model']} training step, batch {b}",
+                            "value": row[f"train_patches_per_s_batch{b}"], "unit": "patches/s"})
+        figures.append({"name": f"{row['model']} epoch at paper settings (12000 patches)",
+                        "value": row["paper_epoch_s"], "unit": "s"})
+    figures.append({"name": "pipeline / fastest training step (must be >= 10)",
+                    "value": result["pipeline_over_fastest_training"], "unit": "ratio"})
+    return figures
+
+
 BENCHMARKS = [
     ("engine", bench_engine_start),
     ("sample_area", bench_sample_area),
+    ("models", bench_models),
+    ("training", bench_training),
 ]
 
 
