@@ -2,8 +2,10 @@
 
 ``landslide:buildsamples`` writes it (GeoPackage by default); training and
 evaluation read it back. The dataset is this layer plus the stack: users see
-and may edit their samples on the map. ``row``/``col`` are authoritative; a
-point that was moved is re-gridded from its geometry when ``regrid`` is set.
+and may edit their samples on the map. Given the stack's grid, points whose
+geometry no longer lies in their ``row``/``col`` cell (moved by the user) are
+re-gridded from the geometry; when most points disagree, the samples belong to
+another grid and are refused.
 """
 
 import json
@@ -68,10 +70,12 @@ def write_sample_layer(path, rows, cols, labels, splits, geotransform, crs_wkt,
     return path
 
 
-def read_sample_layer(path, layer_name=None):
+def read_sample_layer(path, layer_name=None, grid=None, warnings=None):
     """Read ``(rows, cols, labels, splits)`` numpy arrays from a samples layer.
 
-    ``path`` may carry ``|layername=NAME`` (a QGIS source string).
+    ``path`` may carry ``|layername=NAME`` (a QGIS source string). With ``grid``
+    (``(geotransform, (rows, cols))`` of the stack) the points are checked
+    against it (see the module's doc); messages go to ``warnings``.
     """
     if "|layername=" in path:
         path, layer_name = path.split("|layername=", 1)
@@ -90,15 +94,43 @@ def read_sample_layer(path, layer_name=None):
         raise InputError(f"The SAMPLES layer '{path}' lacks the field(s) {', '.join(missing)}; "
                          "it must come from 'Build landslide samples' (fields label, split, "
                          "row, col).")
-    rows, cols, labels, splits = [], [], [], []
+    rows, cols, labels, splits, xs, ys = [], [], [], [], [], []
     for feature in layer:
         rows.append(feature.GetField("row"))
         cols.append(feature.GetField("col"))
         labels.append(feature.GetField("label"))
         splits.append(feature.GetField("split"))
-    return validate_samples(np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64),
-                            np.array(labels, dtype=np.int64), np.array(splits, dtype=str),
-                            source=path)
+        geometry = feature.GetGeometryRef()
+        xs.append(geometry.GetX() if geometry is not None else np.nan)
+        ys.append(geometry.GetY() if geometry is not None else np.nan)
+    rows, cols = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
+    if grid is not None and len(rows):
+        rows, cols = _regrid(rows, cols, np.array(xs), np.array(ys), grid, path, warnings)
+    return validate_samples(rows, cols, np.array(labels, dtype=np.int64),
+                            np.array(splits, dtype=str), source=path)
+
+
+def _regrid(rows, cols, xs, ys, grid, source, warnings):
+    geotransform, shape = grid
+    x0, dx, _, y0, _, dy = geotransform
+    geo_cols = np.floor((xs - x0) / dx).astype(np.int64)
+    geo_rows = np.floor((ys - y0) / dy).astype(np.int64)
+    moved = (geo_rows != rows) | (geo_cols != cols)
+    if not moved.any():
+        return rows, cols
+    if moved.mean() > 0.5:
+        raise InputError(
+            f"{int(moved.sum())} of {len(rows)} points of the SAMPLES layer '{source}' do not "
+            "lie in their row/col cell of the STACK: the samples were built on another stack "
+            "or grid. Build samples on this stack.")
+    inside = (geo_rows >= 0) & (geo_cols >= 0) & (geo_rows < shape[0]) & (geo_cols < shape[1])
+    if not inside[moved].all():
+        raise InputError(f"Some points of the SAMPLES layer '{source}' were moved outside the "
+                         "STACK. Move them back or delete them.")
+    if warnings is not None:
+        warnings.append(f"{int(moved.sum())} sample points were moved on the map; their "
+                        "patches are cut where the points are now.")
+    return np.where(moved, geo_rows, rows), np.where(moved, geo_cols, cols)
 
 
 def validate_samples(rows, cols, labels, splits, source="SAMPLES", shape=None):

@@ -105,19 +105,38 @@ def leakage(rows, cols, splits, patch_size, shape):
     return float(np.mean(near[rows[test], cols[test]] > 0))
 
 
-def spatial_split_map(shape, block_cells, ratios, rng):
+def spatial_split_map(shape, block_cells, ratios, rng, positives=None):
     """A per-pixel split index (0 train, 1 validation, 2 test) from square blocks.
 
-    Blocks are shuffled and assigned to the splits in proportion to ``ratios``.
+    Blocks are visited in random order. Blocks holding landslide pixels
+    (``positives``) go to the split furthest below its share of landslide
+    pixels, so every split gets landslides in proportion to ``ratios``; the
+    other blocks go to the split furthest below its share of blocks.
     """
     height, width = shape
     block_rows = -(-height // block_cells)
     block_cols = -(-width // block_cells)
     n_blocks = block_rows * block_cols
-    order = rng.permutation(n_blocks)
-    counts = _split_counts(n_blocks, ratios)
+    if positives is None:
+        weight = np.zeros(n_blocks)
+    else:
+        padded = np.zeros((block_rows * block_cells, block_cols * block_cells))
+        padded[:height, :width] = positives
+        weight = padded.reshape(block_rows, block_cells, block_cols, block_cells) \
+            .sum(axis=(1, 3)).ravel()
     block_split = np.empty(n_blocks, dtype=np.int8)
-    block_split[order] = np.repeat(np.arange(3, dtype=np.int8), counts)
+    landslides = np.zeros(3)
+    blocks = np.zeros(3)
+    order = rng.permutation(n_blocks)
+    for index in sorted(order, key=lambda b: weight[b] == 0):  # landslide blocks first
+        if weight[index] > 0:
+            deficit = ratios * (landslides.sum() + weight[index]) - landslides
+        else:
+            deficit = ratios * (blocks.sum() + 1) - blocks
+        split = int(np.argmax(deficit))
+        block_split[index] = split
+        landslides[split] += weight[index]
+        blocks[split] += 1
     grid = block_split.reshape(block_rows, block_cols)
     split_map = np.repeat(np.repeat(grid, block_cells, axis=0), block_cells, axis=1)
     return split_map[:height, :width], grid
@@ -189,7 +208,7 @@ def draw_samples(landslide_mask, valid_mask, patch_size=72, samples_per_class=10
     elif split_method == SPATIAL:
         if not block_cells or block_cells < 1:
             raise InputError("BLOCK_SIZE must be positive for the spatial split.")
-        split_map, grid = spatial_split_map(shape, int(block_cells), ratios, rng)
+        split_map, grid = spatial_split_map(shape, int(block_cells), ratios, rng, positives)
         clear = clear_of_other_splits(split_map, patch_size)
         progress(30)
         for split_index, split in enumerate(SPLITS):

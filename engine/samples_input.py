@@ -9,15 +9,22 @@ import numpy as np
 from ..core.sample_layer import read_sample_layer
 
 
-def load_samples(source):
-    """Return ``((rows, cols, labels, splits), summary or None)``."""
+def load_samples(source, stack_info=None, reporter=None):
+    """Return ``((rows, cols, labels, splits), summary or None)``; with
+    ``stack_info`` the points are checked against (and re-gridded to) its grid."""
     if str(source).endswith(".npz"):
         data = np.load(source, allow_pickle=False)
         samples = (data["rows"].astype(np.int64), data["cols"].astype(np.int64),
                    data["labels"].astype(np.int64), data["splits"].astype(str))
         summary = json.loads(str(data["summary"])) if "summary" in data.files else None
         return samples, summary
-    return read_sample_layer(source), _layer_summary(source)
+    warnings = []
+    grid = (stack_info.geotransform, stack_info.shape) if stack_info is not None else None
+    samples = read_sample_layer(source, grid=grid, warnings=warnings)
+    for message in warnings:
+        if reporter is not None:
+            reporter.warning(message)
+    return samples, _layer_summary(source)
 
 
 def _layer_summary(source):

@@ -245,3 +245,46 @@ def test_unknown_model_in_the_engine(small_stack, small_samples, tmp_path):
     with pytest.raises(QgsProcessingException, match="Unknown model 'lenet'"):
         run_engine("train", {"stack": small_stack, "samples": small_samples, "model": "lenet",
                              "output_model": str(tmp_path / "m.keras")}, None)
+
+
+def test_samples_from_another_grid_are_refused(small_samples, sample_area, tmp_path):
+    from landslide_susceptibility.core.align import align_factors
+    from landslide_susceptibility.core.errors import InputError
+    from landslide_susceptibility.core.stack import read_stack_info
+    from landslide_susceptibility.engine.samples_input import load_samples
+
+    files = sample_area["files"]
+    coarse = str(tmp_path / "coarse.tif")
+    align_factors([files["precipitation"], files["dem"]], [], coarse)  # 100 m grid
+    with pytest.raises(InputError, match="built on another stack"):
+        load_samples(small_samples, read_stack_info(coarse))
+
+
+def test_moved_points_are_regridded(small_stack, small_samples, tmp_path):
+    from osgeo import gdal, ogr
+
+    from landslide_susceptibility.core.stack import read_stack_info
+    from landslide_susceptibility.engine.samples_input import load_samples
+
+    copy = str(tmp_path / "edited.gpkg")
+    gdal.VectorTranslate(copy, small_samples)
+    dataset = ogr.Open(copy, 1)
+    layer = dataset.GetLayer(0)
+    feature = layer.GetNextFeature()
+    geometry = feature.GetGeometryRef()
+    geometry.SetPoint_2D(0, geometry.GetX() + 30.0, geometry.GetY())  # three cells east
+    feature.SetGeometry(geometry)
+    layer.SetFeature(feature)
+    first_col = feature.GetField("col")
+    dataset = None
+
+    class Collect:
+        warnings = []
+
+        def warning(self, message):
+            self.warnings.append(message)
+
+    reporter = Collect()
+    (rows, cols, _, _), _ = load_samples(copy, read_stack_info(small_stack), reporter)
+    assert cols[0] == first_col + 3
+    assert "1 sample points were moved" in reporter.warnings[0]

@@ -31,7 +31,7 @@ def run(params, reporter):
     folder = params["output_folder"]
     os.makedirs(folder, exist_ok=True)
     stack_info = read_stack_info(params["stack"])
-    samples, summary = load_samples(params["samples"])
+    samples, summary = load_samples(params["samples"], stack_info, reporter)
     settings = {key: params[key] for key in TRAIN_KEYS if key in params}
     rows, curves = [], []
     share = 100.0 / len(names)

@@ -24,7 +24,7 @@ def run(params, reporter):
     card = read_card(params["model"])
     stack_info = read_stack_info(params["stack"])
     check_stack_matches(card, stack_info.names, stack_info.categorical)
-    samples, _ = load_samples(params["samples"])
+    samples, _ = load_samples(params["samples"], stack_info, reporter)
     rows, cols, labels, splits = validate_samples(*samples, shape=stack_info.shape)
     rows, cols, labels = select_split(rows, cols, labels, splits, split)
     reporter.info(f"Evaluating {card['model']} on {len(rows)} {split} samples")

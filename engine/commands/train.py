@@ -26,7 +26,7 @@ def run(params, reporter):
     stack_info = read_stack_info(params["stack"])
     for warning in stack_info.warnings:
         reporter.warning(warning)
-    samples, summary = load_samples(params["samples"])
+    samples, summary = load_samples(params["samples"], stack_info, reporter)
     if params.get("patch_size"):
         summary = dict(summary or {}, patch_size=int(params["patch_size"]))
     outcome = train(
