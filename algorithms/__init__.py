@@ -6,6 +6,7 @@ The provider registers exactly the classes listed here.
 from .align_factors import AlignFactors
 from .build_samples import BuildSamples
 from .check_engine import CheckEngine
+from .classify_susceptibility import ClassifySusceptibility
 from .compare_models import CompareModels
 from .create_sample_area import CreateSampleArea
 from .derive_terrain_factors import DeriveTerrainFactors
@@ -13,6 +14,7 @@ from .distance_to_features import DistanceToFeatures
 from .evaluate_model import EvaluateModel
 from .factor_importance import FactorImportance
 from .multicollinearity import Multicollinearity
+from .predict_susceptibility import PredictSusceptibility
 from .train_model import TrainModel
 
 ALGORITHMS = [
@@ -27,4 +29,6 @@ ALGORITHMS = [
     TrainModel,
     EvaluateModel,
     CompareModels,
+    PredictSusceptibility,
+    ClassifySusceptibility,
 ]

@@ -16,6 +16,7 @@ from ..core.samples import summary_text
 from .base import LandslideAlgorithm, run_core
 from .inputs import INVENTORY_TYPES, inventory_source
 from .outputs import push_warnings, raster_source
+from .styling import style_output_on_load
 
 
 class BuildSamples(LandslideAlgorithm):
@@ -120,5 +121,6 @@ class BuildSamples(LandslideAlgorithm):
         push_warnings(feedback, result["warnings"])
         summary = result["summary"]
         feedback.pushInfo(summary_text(summary))
+        style_output_on_load(context, output, "samples")
         return {self.OUTPUT: output, self.LEAKAGE: summary["leakage"],
                 self.SAMPLE_COUNT: summary["total"]}

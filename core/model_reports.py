@@ -12,7 +12,7 @@ METRIC_LABELS = {"oa": "OA", "precision": "Precision", "recall": "Recall", "f1":
 LOWER_IS_BETTER = {"rmse", "mae", "brier"}
 
 
-def curves_figure(history):
+def curves_figure(history, best_epoch=None):
     fig = new_figure(9.0, 3.4)
     loss_axes, acc_axes = fig.subplots(1, 2)
     epochs = list(range(1, len(history["loss"]) + 1))
@@ -23,6 +23,9 @@ def curves_figure(history):
     acc_axes.plot(epochs, history["val_accuracy"], label="validation", color="#d95f0e")
     acc_axes.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     for axes in (loss_axes, acc_axes):
+        if best_epoch:
+            axes.axvline(best_epoch, color="#555", linestyle=":", linewidth=1,
+                         label=f"kept (epoch {best_epoch})")
         axes.grid(alpha=0.3)
         axes.legend()
     return fig
@@ -98,7 +101,7 @@ def training_report(path, card, history, metrics, roc, confusion, settings):
     report = Report(f"Training report: {card['model']}")
     report.settings(settings)
     report.heading("Training curves")
-    report.figure(curves_figure(history),
+    report.figure(curves_figure(history, card["training"]["best_epoch"]),
                   caption=f"Best validation accuracy at epoch {card['training']['best_epoch']} "
                           "(the model kept)")
     add_model_sections(report, card, metrics, roc, confusion)

@@ -1,5 +1,7 @@
 """landslide:buildsamples on the sample area and on the real Ecuador data."""
 
+import os
+
 import numpy as np
 import pytest
 from osgeo import gdal, ogr
@@ -9,12 +11,12 @@ from landslide_susceptibility.core.sample_layer import read_sample_layer
 from landslide_susceptibility.core.stack import read_stack_info, valid_mask
 
 
-def build(run_alg, stack, inventory, output, **extra):
+def build(run_alg, stack, inventory, output, context=None, **extra):
     params = {"STACK": stack, "INVENTORY": inventory, "PATCH_SIZE": 16,
               "SAMPLES_PER_CLASS": 60, "SPLIT_METHOD": 0, "BLOCK_SIZE": 400.0, "SEED": 0,
-              "OUTPUT": str(output)}
+              "OUTPUT": output if not isinstance(output, os.PathLike) else str(output)}
     params.update(extra)
-    return run_alg("landslide:buildsamples", params)
+    return run_alg("landslide:buildsamples", params, context=context)
 
 
 def layer_arrays(path):
@@ -113,3 +115,29 @@ def test_inventory_outside_the_stack(run_alg, small_stack, tmp_path):
     far.dataProvider().addFeatures([feature])
     with pytest.raises(QgsProcessingException, match="(?i)outside|no .*feature|does not"):
         build(run_alg, small_stack, far, tmp_path / "x.gpkg")
+
+
+def test_samples_are_styled_by_label_and_split_when_loaded(run_alg, small_stack, sample_area,
+                                                           tmp_path):
+    from qgis.core import (
+        QgsCategorizedSymbolRenderer,
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+        QgsProcessingOutputLayerDefinition,
+        QgsProject,
+    )
+
+    output = str(tmp_path / "styled.gpkg")
+    project = QgsProject()
+    context = QgsProcessingContext()
+    context.setProject(project)
+    build(run_alg, small_stack, sample_area["files"]["landslides"],
+          QgsProcessingOutputLayerDefinition(output, project), context=context)
+    details = context.layerToLoadOnCompletionDetails(output)
+    assert details.postProcessor() is not None
+    layer = QgsVectorLayer(output, "samples", "ogr")
+    details.postProcessor().postProcessLayer(layer, context, QgsProcessingFeedback())
+    renderer = layer.renderer()
+    assert isinstance(renderer, QgsCategorizedSymbolRenderer)
+    values = {category.value() for category in renderer.categories()}
+    assert {"1_train", "0_train", "1_test", "0_validation"} <= values

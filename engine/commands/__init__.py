@@ -20,6 +20,10 @@ COMMANDS = {
                              "split of the samples (evaluatemodel)."),
     "compare": ("compare", "Train and evaluate several models with the same settings: "
                            "the paper's Table 2 (comparemodels)."),
+    "predict": ("predict", "Susceptibility map: the model's landslide probability for "
+                           "every valid pixel of a stack (predictsusceptibility)."),
+    "classify": ("classify", "Class breaks (natural breaks, quantile, equal interval) of a "
+                             "susceptibility sample with mapclassify (classifysusceptibility)."),
 }
 
 
