@@ -165,6 +165,7 @@ def _relay(process, feedback, cancel_grace_s):
                 _handle_line(line, feedback, outcome)
     selector.close()
     process.wait()
+    process.stdout.close()
     if buffer.strip():
         _handle_line(buffer, feedback, outcome)
     if outcome["cancelled"] and outcome["error"] and process.returncode == 130:

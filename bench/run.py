@@ -114,11 +114,38 @@ def bench_training(mode):
     return figures
 
 
+def bench_prediction(mode):
+    result = bench_script("predict_bench.py", "--mode", mode, timeout=7200)
+    figures = [{"name": "matmul 2048x2048 float32", "value": result["matmul_gflops"],
+                "unit": "GFLOP/s"}]
+    for row in result["models"]:
+        label = f"{row['model']} predict {row['patch']} stride 1"
+        figures.append({"name": f"{label}, per patch", "value": row["patch_pixels_per_s"],
+                        "unit": "pixels/s",
+                        "share_of_matmul": row["patch_share_of_matmul"]})
+        if row.get("dense_pixels_per_s"):
+            figures.append({"name": f"{label}, dense (shift-and-stitch)",
+                            "value": row["dense_pixels_per_s"], "unit": "pixels/s",
+                            "speedup": row["dense_speedup"],
+                            "effective_share_of_matmul":
+                                row["dense_effective_share_of_matmul"]})
+    for row in result.get("memory", []):
+        figures.append({"name": f"predict peak RSS {row['stack']}",
+                        "value": row["peak_rss_mib"], "unit": "MiB"})
+    return figures
+
+
+def bench_accuracy(mode):
+    return bench_script("accuracy_bench.py", "--mode", mode, timeout=7200)["figures"]
+
+
 BENCHMARKS = [
     ("engine", bench_engine_start),
     ("sample_area", bench_sample_area),
     ("models", bench_models),
     ("training", bench_training),
+    ("prediction", bench_prediction),
+    ("accuracy", bench_accuracy),
 ]
 
 

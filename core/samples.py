@@ -52,9 +52,11 @@ def _draw(rng, candidates, count, what, warnings):
     if len(candidates) == 0:
         raise InputError(f"No valid {what} centres are available. " + _fix_for(what))
     if len(candidates) < count:
-        warnings.append(f"Only {len(candidates)} {what} pixels for {count} samples: "
-                        "drawn with replacement (some patches repeat).")
-        return rng.choice(candidates, size=count, replace=True)
+        warnings.append(f"Only {len(candidates)} {what} pixels for {count} samples: every "
+                        f"one is used, and {count - len(candidates)} are drawn again "
+                        "(some patches repeat).")
+        extra = rng.choice(candidates, size=count - len(candidates), replace=True)
+        return np.concatenate([rng.permutation(candidates), extra])
     return rng.choice(candidates, size=count, replace=False)
 
 

@@ -179,7 +179,9 @@ def tf_dataset(stack, rows, cols, labels, mean, std, batch_size, training, seed,
 
     p, bands = stack.patch_size, stack.bands
     spec = (tf.TensorSpec((None, p, p, bands), tf.float32), tf.TensorSpec((None, 2), tf.float32))
+    steps = -(-len(rows) // batch_size)
     return tf.data.Dataset.from_generator(
         lambda: batches(stack, rows, cols, labels, mean, std, batch_size, training, seed,
                         epoch, scale_range, augment_batches),
-        output_signature=spec).prefetch(tf.data.AUTOTUNE)
+        output_signature=spec).apply(tf.data.experimental.assert_cardinality(steps)) \
+        .prefetch(tf.data.AUTOTUNE)

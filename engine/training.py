@@ -128,7 +128,7 @@ def train(stack_info, samples, model_name, output_model, reporter, epochs=100, b
             cancel.epoch = epoch
             dataset = tf_dataset(stack, train_rows, train_cols, train_labels, mean, std,
                                  batch_size, True, seed, epoch, augment_batches=augment)
-            fit = model.fit(dataset, epochs=1, verbose=0, callbacks=[cancel])
+            fit = model.fit(dataset, epochs=1, verbose=0, callbacks=[cancel], shuffle=False)
             if cancel.stopped and not fit.history.get("loss"):
                 break
             val_p = predict_probability(model, stack, val_rows, val_cols, mean, std)

@@ -78,6 +78,8 @@ def test_few_landslide_pixels_sample_with_replacement_and_warn():
     out = samples.draw_samples(small, valid, patch_size=8, samples_per_class=20, seed=0)
     assert (out["labels"] == 1).sum() == 20
     assert any("Only 5 landslide pixels for 20 samples" in w for w in out["warnings"])
+    positives = out["labels"] == 1
+    assert len(set(zip(out["rows"][positives], out["cols"][positives], strict=True))) == 5
 
 
 def test_negative_buffer_keeps_negatives_away():

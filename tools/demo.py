@@ -66,6 +66,35 @@ STEPS = [
       "SAMPLES": "{out}/samples.gpkg", "SPLIT": 0,
       "OUTPUT_METRICS": "{out}/ctlgnet_test_metrics.csv",
       "OUTPUT_REPORT": "{out}/ctlgnet_evaluation.html"}),
+    # Issue 7: the susceptibility map of every pixel and its five classes.
+    ("Predict susceptibility (every pixel)", "landslide:predictsusceptibility",
+     {"MODEL": "{out}/ctlgnet.keras", "STACK": "{out}/factor_stack.tif", "BATCH_SIZE": 256,
+      "STRIDE": 1, "OUTPUT": "{out}/susceptibility.tif"}),
+    ("Classify into five classes (natural breaks)", "landslide:classifysusceptibility",
+     {"SUSCEPTIBILITY": "{out}/susceptibility.tif", "INVENTORY": "{area}/landslides.gpkg",
+      "METHOD": 0, "OUTPUT": "{out}/susceptibility_classes.tif",
+      "OUTPUT_TABLE": "{out}/class_statistics.csv",
+      "OUTPUT_REPORT": "{out}/classification.html"}),
+    # Issue 8: the whole method in one run, the workflow model shipped with the provider
+    # (small settings; results in {out}/workflow/).
+    ("Workflow model: factors to susceptibility classes", "landslide:susceptibilityworkflow",
+     {"DEM": "{area}/dem.tif", "FAULTS": "{area}/faults.gpkg", "RIVERS": "{area}/rivers.gpkg",
+      "LITHOLOGY": "{area}/lithology.gpkg", "LITHOLOGY_FIELD": "unit",
+      "LITHOLOGY_CELL_SIZE": 10, "LANDUSE": "{area}/landuse.tif", "NDVI": "{area}/ndvi.tif",
+      "PRECIPITATION": "{area}/precipitation.tif", "INVENTORY": "{area}/landslides.gpkg",
+      "MODEL": 5, "PATCH_SIZE": 16, "SAMPLES_PER_CLASS": 300, "SPLIT_METHOD": 0,
+      "EPOCHS": 3, "SEED": 0,
+      "ALIGN:STACK": "{out}/workflow/factor_stack.tif",
+      "VIF:VIF_REPORT": "{out}/workflow/multicollinearity.html",
+      "IMPORTANCE:IMPORTANCE_REPORT": "{out}/workflow/factor_importance.html",
+      "SAMPLES:SAMPLES": "{out}/workflow/samples.gpkg",
+      "TRAIN:MODEL_FILE": "{out}/workflow/ctlgnet.keras",
+      "TRAIN:TEST_METRICS": "{out}/workflow/ctlgnet_test_metrics.csv",
+      "TRAIN:TRAINING_REPORT": "{out}/workflow/ctlgnet_training.html",
+      "PREDICT:PROBABILITY": "{out}/workflow/susceptibility.tif",
+      "CLASSIFY:CLASSES": "{out}/workflow/susceptibility_classes.tif",
+      "CLASSIFY:CLASS_TABLE": "{out}/workflow/class_statistics.csv",
+      "CLASSIFY:CLASS_REPORT": "{out}/workflow/classification.html"}),
 ]
 
 
@@ -112,6 +141,25 @@ def run_step(title, algorithm, params, env, values):
     return results
 
 
+def screenshots(out, env):
+    """The five-class map as PNGs under {out}/screenshots/: rendered headless and
+    from QGIS desktop under Xvfb (tools/screenshot.py). A missing X server or
+    QGIS desktop only prints a warning."""
+    print("\n== Screenshots of the results (tools/screenshot.py)", flush=True)
+    try:
+        done = subprocess.run([sys.executable, os.path.join(REPO, "tools", "screenshot.py"),
+                               "--output", out], env=env, capture_output=True, text=True,
+                              timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"   WARNING: no screenshots: {exc}")
+        return
+    for line in (done.stdout + done.stderr).splitlines():
+        if line.strip() and not line.startswith(("proj_create", "QStandardPaths")):
+            print("  ", line)
+    if done.returncode == 1:
+        print("   WARNING: no screenshots (no susceptibility classes in the results).")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="demo_output")
@@ -124,6 +172,7 @@ def main():
     started = time.monotonic()
     for title, algorithm, params in STEPS:
         run_step(title, algorithm, params, env, values)
+    screenshots(out, env)
     print(f"\nDemo finished in {time.monotonic() - started:.0f} s. Results are in {out}:")
     for root, _dirs, files in sorted(os.walk(out)):
         for name in sorted(files):
