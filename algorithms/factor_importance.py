@@ -9,7 +9,6 @@ import tempfile
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingException,
     QgsProcessingMultiStepFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDefinition,
@@ -18,13 +17,13 @@ from qgis.core import (
     QgsProcessingParameterMapLayer,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
-    QgsRasterLayer,
 )
 
 from ..core.importance import prepare_samples, ranked_rows, write_report
 from .base import LandslideAlgorithm, run_core
 from .engine_runner import run_engine
-from .outputs import push_warnings, raster_source, vector_source, write_table
+from .inputs import inventory_source
+from .outputs import push_warnings, raster_source, write_table
 
 
 class FactorImportance(LandslideAlgorithm):
@@ -88,16 +87,8 @@ class FactorImportance(LandslideAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         stack = raster_source(self.parameterAsRasterLayer(parameters, self.STACK, context),
                               "factor stack")
-        layer = self.parameterAsLayer(parameters, self.INVENTORY, context)
-        if layer is None:
-            raise QgsProcessingException("The landslide inventory could not be loaded.")
-        if isinstance(layer, QgsRasterLayer):
-            inventory, layer_name, kind = raster_source(layer, "landslide inventory"), None, \
-                "raster"
-        else:
-            inventory, layer_name = vector_source(layer, "landslide inventory", context,
-                                                  feedback)
-            kind = "vector"
+        inventory, layer_name, kind = inventory_source(self, parameters, self.INVENTORY,
+                                                       context, feedback)
         size = self.parameterAsInt(parameters, self.SAMPLE_SIZE, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)
         trees = self.parameterAsInt(parameters, self.TREES, context)
@@ -128,8 +119,7 @@ class FactorImportance(LandslideAlgorithm):
         table = write_table(self, parameters, self.OUTPUT_TABLE, context,
                             [("factor", str), ("gini", float), ("permutation", float),
                              ("permutation_std", float)], rows)
-        source = layer.source() if layer is not None else inventory
-        write_report(result, samples, report_path, stack=stack, inventory=source)
+        write_report(result, samples, report_path, stack=stack, inventory=inventory)
         feedback.pushInfo(f"Report: {report_path}")
         return {self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report_path,
                 self.OOB_SCORE: result["oob_score"], self.TEST_AUC: result["test_auc"]}
