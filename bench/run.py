@@ -135,6 +135,23 @@ def bench_prediction(mode):
     return figures
 
 
+def bench_scaling(mode):
+    sizes = ["500", "1000", "2000"] if mode == "quick" else ["500", "1000", "2000", "4000"]
+    result = bench_script("scaling_bench.py", "--sizes", *sizes)
+    figures = []
+    for row in result["rows"]:
+        for key, label in (("align_s", "align 9 factors"), ("buildsamples_s", "buildsamples"),
+                           ("predict_cnn24_s", "predict (CNN, patch 24)")):
+            figures.append({"name": f"{label} {row['size']}x{row['size']}", "value": row[key],
+                            "unit": "s"})
+        figures.append({"name": f"align / plain gdalwarp {row['size']}x{row['size']}",
+                        "value": row["align_over_gdalwarp"], "unit": "ratio"})
+    for step, value in result["growth_exponent"].items():
+        figures.append({"name": f"{step} growth exponent (time ~ pixels^b)", "value": value,
+                        "unit": "b"})
+    return figures
+
+
 def bench_accuracy(mode):
     return bench_script("accuracy_bench.py", "--mode", mode, timeout=7200)["figures"]
 
@@ -145,6 +162,7 @@ BENCHMARKS = [
     ("models", bench_models),
     ("training", bench_training),
     ("prediction", bench_prediction),
+    ("scaling", bench_scaling),
     ("accuracy", bench_accuracy),
 ]
 
