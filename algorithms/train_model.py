@@ -38,6 +38,9 @@ class TrainModel(LandslideAlgorithm):
     HELP = (
         "Trains one of the paper's six architectures on the samples and the factor stack, "
         "in the engine process (TensorFlow), while QGIS stays usable.<br>"
+        "<b>STACK</b>: the factor stack the samples were built on. <b>SAMPLES</b>: the point "
+        "layer from 'Build landslide samples' (fields label, split, row, col; points you moved "
+        "on the map are used where they are now). "
         "<b>MODEL</b>: cnn, resnet18, densenet, vit, frit or ctlgnet. <b>EPOCHS</b> (100), "
         "<b>BATCH_SIZE</b> (16; clamped with a warning to the training set size), "
         "<b>LEARNING_RATE</b> (0.001), <b>OPTIMIZER</b> (SGD as the paper, with momentum "
