@@ -11,10 +11,10 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
+from ..core.model_reports import METRIC_ORDER
 from .base import LandslideAlgorithm
 from .engine_runner import run_engine
 from .outputs import write_table
-from .train_model import METRIC_ORDER
 from .training_parameters import (
     add_data_parameters,
     add_training_parameters,

@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
 )
 
+from ..core.model_reports import METRIC_ORDER
 from .base import LandslideAlgorithm
 from .engine_runner import run_engine
 from .outputs import write_table
@@ -21,9 +22,6 @@ from .training_parameters import (
     model_names,
     training_params,
 )
-
-METRIC_ORDER = ("oa", "precision", "recall", "f1", "mcc", "kappa", "auc", "rmse", "mae",
-                "brier")
 
 
 def metrics_rows(metrics):

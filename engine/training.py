@@ -21,7 +21,16 @@ from . import metrics
 from .patches import PaddedStack, batches, tf_dataset, training_statistics
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-PLUGIN_VERSION = "0.1.0"
+
+
+def plugin_version():
+    """The plugin's version, from metadata.txt (the one place it is written)."""
+    import configparser
+
+    metadata = configparser.ConfigParser()
+    metadata.read(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "metadata.txt"))
+    return metadata.get("general", "version", fallback="unknown")
 
 
 def configure_determinism(seed):
@@ -197,7 +206,7 @@ def _card(stack_info, model_name, hparams, patch_size, mean, std, seed, epochs, 
 
     device = describe()
     return {
-        "plugin_version": PLUGIN_VERSION,
+        "plugin_version": plugin_version(),
         "model": model_name,
         "hparams": hparams,
         "parameters": int(parameters),
