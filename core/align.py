@@ -21,9 +21,9 @@ from osgeo import gdal, osr
 from .errors import InputError
 from .files import atomic_output
 from .progress import check_cancelled, never_cancelled, no_progress, scaled
+from .raster_io import gtiff_options
 from .stack import (
     DEFAULT_NODATA,
-    GTIFF_OPTIONS,
     BandInfo,
     band_valid,
     open_raster,
@@ -326,7 +326,7 @@ def align_factors(continuous, categorical, output, reference=None, extent=None,
         with atomic_output(str(output)) as tmp_out:
             out = gdal.GetDriverByName("GTiff").Create(
                 tmp_out, out_w, out_h, len(factors), gdal.GDT_Float32,
-                list(GTIFF_OPTIONS) + ["PREDICTOR=3"])
+                gtiff_options(float_data=True))
             if out is None:
                 raise InputError(f"Cannot write the factor stack '{output}': "
                                  f"{gdal.GetLastErrorMsg()}")

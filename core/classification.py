@@ -49,6 +49,7 @@ from osgeo import gdal, osr
 from .errors import InputError
 from .files import atomic_output
 from .progress import check_cancelled, never_cancelled, no_progress
+from .raster_io import GTIFF_OPTIONS
 from .stack import band_valid, open_raster
 
 CLASS_NAMES = ("Very low", "Low", "Moderate", "High", "Very high")
@@ -66,7 +67,6 @@ BLOCK_CELLS = 4_000_000  # cells read per block
 CURVE_BINS = 10_000  # value bins of the success-rate curve
 PREVIEW_SIZE = 500  # largest side of the report's map picture, in cells
 EARTH_RADIUS_KM = 6371.0088
-GTIFF_OPTIONS = ("TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER")
 TABLE_COLUMNS = [("class", int), ("name", str), ("cells", int), ("area_km2", float),
                  ("area_share", float), ("landslide_cells", int),
                  ("landslide_share", float), ("ld", float), ("fr", float), ("scai", float)]

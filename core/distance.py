@@ -18,7 +18,8 @@ from osgeo import gdal, ogr, osr
 
 from .errors import InputError
 from .progress import check_cancelled, never_cancelled, no_progress, scaled
-from .stack import GTIFF_OPTIONS, open_raster, raster_driver_for, raster_output
+from .raster_io import gtiff_options
+from .stack import open_raster, raster_driver_for, raster_output
 
 DISTANCE_NODATA = -9999.0
 MEM_LIMIT_PIXELS = 50_000_000
@@ -174,7 +175,7 @@ def distance_to_features(vector, reference, output, layer_name=None,
         window.GetRasterBand(1).SetDescription("distance")
         with raster_output(output) as tmp:
             written = gdal.GetDriverByName("GTiff").CreateCopy(
-                tmp, window, 0, list(GTIFF_OPTIONS) + ["PREDICTOR=3"],
+                tmp, window, 0, gtiff_options(float_data=True),
                 callback=callback_for(90, 99))
             check_cancelled(is_cancelled)
             if written is None:

@@ -15,7 +15,19 @@ from osgeo import gdal, ogr, osr
 from .errors import InputError
 from .files import atomic_output
 
-DEFAULT_CREATION_OPTIONS = ("TILED=YES", "COMPRESS=DEFLATE")
+# GeoTIFF creation options of every raster this plugin writes (the one definition).
+GTIFF_OPTIONS = ("TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER")
+
+
+def gtiff_options(float_data=False, block_size=None):
+    """:data:`GTIFF_OPTIONS` as a list, with the floating-point predictor for
+    float data (smaller files) and square tiles of ``block_size`` when given."""
+    options = list(GTIFF_OPTIONS)
+    if float_data:
+        options.append("PREDICTOR=3")
+    if block_size:
+        options += [f"BLOCKXSIZE={int(block_size)}", f"BLOCKYSIZE={int(block_size)}"]
+    return options
 
 _GDAL_TYPES = {
     np.dtype(np.uint8): gdal.GDT_Byte,
@@ -98,7 +110,7 @@ def empty_mem_raster(shape, geotransform, crs, dtype=np.float32, fill=0, nodata=
 
 
 def write_raster(path, array, geotransform, crs, nodata=None, band_names=None,
-                 creation_options=DEFAULT_CREATION_OPTIONS):
+                 creation_options=GTIFF_OPTIONS):
     """Write ``array`` (2-D, or 3-D band-first) as a GeoTIFF at ``path``, atomically."""
     src = mem_raster(array, geotransform, crs, nodata)
     if band_names:

@@ -34,7 +34,7 @@ from .errors import InputError
 from .files import atomic_output, ensure_writable_dir
 from .progress import check_cancelled, never_cancelled, no_progress
 from .raster_io import (
-    DEFAULT_CREATION_OPTIONS,
+    GTIFF_OPTIONS,
     empty_mem_raster,
     mem_raster,
     proximity,
@@ -710,7 +710,7 @@ def _ndvi(rng, work, landuse, dem, gt, cell):
     path = os.path.join(work, FILE_NAMES["ndvi"])
     with atomic_output(path) as tmp:
         out = gdal.GetDriverByName("GTiff").CreateCopy(tmp, geographic, 0,
-                                                       list(DEFAULT_CREATION_OPTIONS))
+                                                       list(GTIFF_OPTIONS))
         if out is None:
             raise InputError(f"Cannot write '{path}': {gdal.GetLastErrorMsg()}")
         out = None

@@ -34,12 +34,12 @@ from osgeo import gdal
 from .errors import InputError
 from .files import atomic_output, ensure_writable_dir
 from .progress import check_cancelled, never_cancelled, no_progress
+from .raster_io import GTIFF_OPTIONS
 
 STACK_FORMAT_KEY = "LANDSLIDE_STACK"
 STACK_FORMAT_VERSION = "1"
 DEFAULT_NODATA = -9999.0
 BLOCK_VALUES = 8_000_000  # values read per block (all bands together)
-GTIFF_OPTIONS = ("TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER")
 
 
 @dataclass

@@ -32,7 +32,8 @@ from osgeo import gdal
 
 from .errors import InputError
 from .progress import check_cancelled, never_cancelled, no_progress, scaled
-from .stack import GTIFF_OPTIONS, open_raster, raster_driver_for, raster_output, rows_per_block
+from .raster_io import GTIFF_OPTIONS
+from .stack import open_raster, raster_driver_for, raster_output, rows_per_block
 
 ASPECT_CLASSES = ["flat", "N", "NE", "E", "SE", "S", "SW", "W", "NW"]
 ASPECT_NODATA = 255

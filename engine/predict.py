@@ -54,6 +54,7 @@ from osgeo import gdal
 
 from ..core.errors import CancelledError, InputError
 from ..core.model_card import check_stack_matches, read_card
+from ..core.raster_io import gtiff_options
 from ..core.samples import pad_width
 from ..core.stack import band_valid, open_raster, raster_output, read_stack_info
 from .patches import normalise
@@ -62,8 +63,7 @@ OUTPUT_NODATA = -9999.0
 BAND_NAME = "landslide_probability"
 DEFAULT_TILE = 256          # output tile side, per-patch path
 DEFAULT_DENSE_TILE = 512    # output tile side, dense path (less halo overhead)
-OUTPUT_OPTIONS = ("TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
-                  "PREDICTOR=3", "BIGTIFF=IF_SAFER")
+
 OVERVIEW_MIN_SIZE = 64      # overviews halve the map until it is about this small
 READ_CACHE_BYTES = 64 << 20  # GDAL block cache while predicting (restored after)
 OVERVIEW_CACHE_BYTES = 16 << 20  # ... and while building overviews (bounds their memory)
@@ -834,7 +834,7 @@ def predict_map(model_path, stack_path, output, reporter, batch_size=256, stride
 def _create_output(path, info, card, model_path, patch_size, stride):
     driver = gdal.GetDriverByName("GTiff")
     dataset = driver.Create(path, info.width, info.height, 1, gdal.GDT_Float32,
-                            list(OUTPUT_OPTIONS))
+                            gtiff_options(float_data=True, block_size=256))
     if dataset is None:
         raise InputError(f"Cannot create the susceptibility map '{path}': "
                          f"{gdal.GetLastErrorMsg()}")
