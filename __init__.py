@@ -2,7 +2,7 @@
 landslide susceptibility mapping (CTLGNet and five comparison models)."""
 
 
-def classFactory(iface):  # noqa: N802 (QGIS's name)
+def classFactory(iface):  # (QGIS's name)
     from .plugin import LandslidePlugin
 
     return LandslidePlugin(iface)

@@ -13,11 +13,11 @@ class LandslidePlugin:
         self.actions = {}
         self.toolbar = None
 
-    def initProcessing(self):  # noqa: N802 (QGIS's name; called by qgis_process too)
+    def initProcessing(self):  # (QGIS's name; called by qgis_process too)
         self.provider = LandslideProvider()
         QgsApplication.processingRegistry().addProvider(self.provider)
 
-    def initGui(self):  # noqa: N802
+    def initGui(self):
         from qgis.PyQt.QtWidgets import QAction
 
         from .algorithms.base import icon

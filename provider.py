@@ -44,20 +44,20 @@ class WorkflowModel(QgsProcessingModelAlgorithm):
     def name(self):
         return self._name
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return super().name()
 
-    def groupId(self):  # noqa: N802
+    def groupId(self):
         return "workflows"
 
     def icon(self):
         return icon(self.ICON)
 
-    def helpUrl(self):  # noqa: N802
+    def helpUrl(self):
         page = os.path.join(HELP_DIR, f"{self._name}.html")
         return "file://" + page if os.path.exists(page) else ""
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def processAlgorithm(self, parameters, context, feedback):
         # A model passes its inputs to the steps as given: inputs left out (as
         # qgis_process and scripts may) take the model's defaults here, and
         # outputs left out become temporary files.
@@ -71,7 +71,7 @@ class WorkflowModel(QgsProcessingModelAlgorithm):
                 values[definition.name()] = definition.defaultValue()
         return super().processAlgorithm(values, context, feedback)
 
-    def createInstance(self):  # noqa: N802
+    def createInstance(self):
         instance = WorkflowModel()
         instance._name = self._name
         instance.loadVariant(self.toVariant())
@@ -91,7 +91,7 @@ class LandslideProvider(QgsProcessingProvider):
     def name(self):
         return "Landslide susceptibility"
 
-    def longName(self):  # noqa: N802
+    def longName(self):
         return "Landslide susceptibility (CTLGNet and comparison models)"
 
     def icon(self):
@@ -128,7 +128,7 @@ class LandslideProvider(QgsProcessingProvider):
                if isinstance(algorithm, QgsProcessingModelAlgorithm)):
             self.refreshAlgorithms()
 
-    def loadAlgorithms(self):  # noqa: N802
+    def loadAlgorithms(self):
         for algorithm_class in ALGORITHMS:
             self.addAlgorithm(algorithm_class())
         for path in model_files():

@@ -3,8 +3,6 @@
 from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingOutputString,
     QgsProcessingParameterExtent,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterRasterDestination,
@@ -13,7 +11,7 @@ from qgis.core import (
 
 from ..core.align import align_factors
 from .base import LandslideAlgorithm, run_core
-from .outputs import push_warnings, raster_source
+from .outputs import add_outputs, push_warnings, raster_source
 
 
 class AlignFactors(LandslideAlgorithm):
@@ -42,36 +40,26 @@ class AlignFactors(LandslideAlgorithm):
         "later steps apply the Z-score with statistics of their training samples and keep "
         "them with the model.")
 
-    CONTINUOUS_FACTORS = "CONTINUOUS_FACTORS"
-    CATEGORICAL_FACTORS = "CATEGORICAL_FACTORS"
-    REFERENCE = "REFERENCE"
-    EXTENT = "EXTENT"
-    OUTPUT = "OUTPUT"
-    FACTORS = "FACTORS"
-    BAND_COUNT = "BAND_COUNT"
-    VALID_PIXELS = "VALID_PIXELS"
-
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.CONTINUOUS_FACTORS, "Continuous factors", QgsProcessing.TypeRaster,
+            "CONTINUOUS_FACTORS", "Continuous factors", QgsProcessing.TypeRaster,
             optional=True))
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.CATEGORICAL_FACTORS, "Categorical factors (integer classes)",
+            "CATEGORICAL_FACTORS", "Categorical factors (integer classes)",
             QgsProcessing.TypeRaster, optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer(
-            self.REFERENCE, "Reference grid [optional, default: first continuous factor]",
+            "REFERENCE", "Reference grid [optional, default: first continuous factor]",
             optional=True))
         self.addParameter(QgsProcessingParameterExtent(
-            self.EXTENT, "Extent [optional]", optional=True))
+            "EXTENT", "Extent [optional]", optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT, "Factor stack"))
-        self.addOutput(QgsProcessingOutputString(self.FACTORS, "Factor names (band order)"))
-        self.addOutput(QgsProcessingOutputNumber(self.BAND_COUNT, "Number of factors"))
-        self.addOutput(QgsProcessingOutputNumber(self.VALID_PIXELS, "Valid pixels"))
+            "OUTPUT", "Factor stack"))
+        add_outputs(self, values=[("FACTORS", str, "Factor names (band order)"),
+            ("BAND_COUNT", float, "Number of factors"), ("VALID_PIXELS", float, "Valid pixels")])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        continuous = self.parameterAsLayerList(parameters, self.CONTINUOUS_FACTORS, context)
-        categorical = self.parameterAsLayerList(parameters, self.CATEGORICAL_FACTORS, context)
+    def process(self, parameters, context, feedback):
+        continuous = self.parameterAsLayerList(parameters, "CONTINUOUS_FACTORS", context)
+        categorical = self.parameterAsLayerList(parameters, "CATEGORICAL_FACTORS", context)
         if not continuous and not categorical:
             raise QgsProcessingException(
                 "No factors: give at least one raster in CONTINUOUS_FACTORS or "
@@ -80,23 +68,21 @@ class AlignFactors(LandslideAlgorithm):
                 for layer in continuous]
         cat = [(layer.name(), raster_source(layer, f"categorical factor '{layer.name()}'"))
                for layer in categorical]
-        reference_layer = self.parameterAsRasterLayer(parameters, self.REFERENCE, context)
+        reference_layer = self.parameterAsRasterLayer(parameters, "REFERENCE", context)
         reference = raster_source(reference_layer, "reference raster") \
             if reference_layer is not None else None
         grid_layer = reference_layer or (continuous or categorical)[0]
         extent = None
-        if parameters.get(self.EXTENT) not in (None, ""):
-            rect = self.parameterAsExtent(parameters, self.EXTENT, context, grid_layer.crs())
+        if parameters.get("EXTENT") not in (None, ""):
+            rect = self.parameterAsExtent(parameters, "EXTENT", context, grid_layer.crs())
             if not rect.isNull() and not rect.isEmpty():
                 extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         feedback.pushInfo("Continuous: " + (", ".join(n for n, _ in cont) or "none"))
         feedback.pushInfo("Categorical: " + (", ".join(n for n, _ in cat) or "none"))
         feedback.pushInfo(f"Reference grid: {reference or (cont or cat)[0][1]}")
         result = run_core(align_factors, feedback, cont, cat, output, reference=reference,
                           extent=extent)
-        if result is None:
-            return {}
         push_warnings(feedback, result["warnings"])
         feedback.pushInfo(f"Stack: {result['width']} x {result['height']} cells, "
                           f"{len(result['bands'])} bands, {result['valid_pixels']} valid "
@@ -108,6 +94,6 @@ class AlignFactors(LandslideAlgorithm):
             feedback.pushInfo(f"  band {band['index']}: {band['name']} ({kind}, "
                               f"{result['resampling'][band['name']]}) {extra}")
         names = ",".join(band["name"] for band in result["bands"])
-        return {self.OUTPUT: output, self.FACTORS: names,
-                self.BAND_COUNT: len(result["bands"]),
-                self.VALID_PIXELS: result["valid_pixels"]}
+        return {"OUTPUT": output, "FACTORS": names,
+                "BAND_COUNT": len(result["bands"]),
+                "VALID_PIXELS": result["valid_pixels"]}

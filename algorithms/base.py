@@ -36,40 +36,49 @@ class LandslideAlgorithm(QgsProcessingAlgorithm):
     def name(self):
         return self.NAME
 
-    def displayName(self):  # noqa: N802
+    def displayName(self):
         return self.DISPLAY_NAME
 
     def group(self):
         return GROUPS[self.GROUP]
 
-    def groupId(self):  # noqa: N802
+    def groupId(self):
         return self.GROUP
 
     def icon(self):
         return icon(self.ICON)
 
-    def shortHelpString(self):  # noqa: N802
+    def shortHelpString(self):
         return self.HELP
 
-    def helpUrl(self):  # noqa: N802
+    def helpUrl(self):
         page = os.path.join(HELP_DIR, f"{self.NAME}.html")
         return "file://" + page if os.path.exists(page) else ""
 
-    def createInstance(self):  # noqa: N802
+    def createInstance(self):
         return type(self)()
+
+    def processAlgorithm(self, parameters, context, feedback):
+        """Run :meth:`process`; the one place where cancel and the project's
+        errors are turned into what Processing expects."""
+        try:
+            return self.process(parameters, context, feedback)
+        except CancelledError as exc:
+            feedback.pushInfo(str(exc))
+            return {}
+        except LandslideError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+
+    def process(self, parameters, context, feedback):
+        """The algorithm's work; subclasses implement it instead of processAlgorithm."""
+        raise NotImplementedError
 
 
 def run_core(function, feedback, *args, **kwargs):
-    """Call a core function with the feedback's progress and cancel callables;
-    turn the project's errors into ``QgsProcessingException``.
+    """Call a core function with the feedback's progress and cancel callables.
 
-    Returns None when the user cancelled (nothing was written).
+    A cancel raises :class:`CancelledError` (handled in
+    :meth:`LandslideAlgorithm.processAlgorithm`): nothing was written.
     """
-    try:
-        return function(*args, progress=feedback.setProgress,
-                        is_cancelled=feedback.isCanceled, **kwargs)
-    except CancelledError:
-        feedback.pushInfo("Cancelled: no output was written.")
-        return None
-    except LandslideError as exc:
-        raise QgsProcessingException(str(exc)) from exc
+    return function(*args, progress=feedback.setProgress, is_cancelled=feedback.isCanceled,
+                    **kwargs)

@@ -1,21 +1,14 @@
 """landslide:buildsamples: balanced, split patch centres as a point layer."""
 
-from qgis.core import (
-    QgsProcessing,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterDistance,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterMapLayer,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterVectorDestination,
-)
+from qgis.core import QgsProcessing, QgsProcessingParameterVectorDestination
 
 from ..core.build_samples import build_samples
 from ..core.samples import summary_text
+from ..core.specs.samples import SamplesSpec
 from .base import LandslideAlgorithm, run_core
-from .inputs import INVENTORY_TYPES, inventory_source
-from .outputs import push_warnings, raster_source
+from .inputs import add_inventory, inventory_source
+from .outputs import add_outputs, push_warnings, raster_source
+from .spec_parameters import add_spec_parameters, read_spec
 from .styling import style_output_on_load
 
 
@@ -49,78 +42,34 @@ class BuildSamples(LandslideAlgorithm):
         "completed by reflect padding (mirroring without repeating the edge pixel). "
         "Training, evaluation and prediction use the same rule.")
 
-    STACK = "STACK"
-    INVENTORY = "INVENTORY"
-    PATCH_SIZE = "PATCH_SIZE"
-    SAMPLES_PER_CLASS = "SAMPLES_PER_CLASS"
-    SPLIT_METHOD = "SPLIT_METHOD"
-    BLOCK_SIZE = "BLOCK_SIZE"
-    TRAIN_RATIO = "TRAIN_RATIO"
-    VALIDATION_RATIO = "VALIDATION_RATIO"
-    TEST_RATIO = "TEST_RATIO"
-    NEGATIVE_BUFFER = "NEGATIVE_BUFFER"
-    SEED = "SEED"
-    OUTPUT = "OUTPUT"
-    LEAKAGE = "LEAKAGE"
-    SAMPLE_COUNT = "SAMPLE_COUNT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802
-        integer = QgsProcessingParameterNumber.Integer
-        double = QgsProcessingParameterNumber.Double
-        self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, "Factor stack"))
-        self.addParameter(QgsProcessingParameterMapLayer(
-            self.INVENTORY, "Landslide inventory (polygons, points or raster mask)",
-            types=INVENTORY_TYPES))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.PATCH_SIZE, "Patch size (pixels)", integer, 72, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.SAMPLES_PER_CLASS, "Samples per class", integer, 10000, minValue=1))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.SPLIT_METHOD, "Split method",
-            ["Random (as in the paper)", "Spatial blocks (no leakage)"], defaultValue=0))
-        self.addParameter(QgsProcessingParameterDistance(
-            self.BLOCK_SIZE, "Block size for the spatial split", 1000.0, self.STACK,
-            minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.TRAIN_RATIO, "Training ratio", double, 6, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.VALIDATION_RATIO, "Validation ratio", double, 2, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.TEST_RATIO, "Test ratio", double, 2, minValue=0))
-        self.addParameter(QgsProcessingParameterDistance(
-            self.NEGATIVE_BUFFER, "Buffer kept free around landslides for non-landslide "
-            "centres", 0.0, self.STACK, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.SEED, "Random seed", integer, 0, minValue=0))
+    def initAlgorithm(self, config=None):
+        add_spec_parameters(self, SamplesSpec, ["STACK"])
+        add_inventory(self)
+        add_spec_parameters(self, SamplesSpec, [p.key for _, p in SamplesSpec.params()
+                                                if p.key != "STACK"])
         self.addParameter(QgsProcessingParameterVectorDestination(
-            self.OUTPUT, "Samples", QgsProcessing.TypeVectorPoint))
-        self.addOutput(QgsProcessingOutputNumber(self.LEAKAGE, "Leakage (share of test "
-                                                               "patches overlapping training)"))
-        self.addOutput(QgsProcessingOutputNumber(self.SAMPLE_COUNT, "Samples written"))
+            "OUTPUT", "Samples", QgsProcessing.TypeVectorPoint))
+        add_outputs(self, values=[
+            ("LEAKAGE", float, "Leakage (share of test patches overlapping training)"),
+            ("SAMPLE_COUNT", float, "Samples written")])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        stack = raster_source(self.parameterAsRasterLayer(parameters, self.STACK, context),
+    def process(self, parameters, context, feedback):
+        stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
                               "factor stack (STACK)")
-        inventory, layer_name, kind = inventory_source(self, parameters, self.INVENTORY,
+        spec = read_spec(self, SamplesSpec, parameters, context, stack=stack)
+        inventory, layer_name, kind = inventory_source(self, parameters, "INVENTORY",
                                                        context, feedback)
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        split_method = self.parameterAsEnum(parameters, self.SPLIT_METHOD, context)
+        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         result = run_core(
-            build_samples, feedback, stack, inventory, output,
-            patch_size=self.parameterAsInt(parameters, self.PATCH_SIZE, context),
-            samples_per_class=self.parameterAsInt(parameters, self.SAMPLES_PER_CLASS, context),
-            split_method=split_method,
-            block_size=self.parameterAsDouble(parameters, self.BLOCK_SIZE, context),
-            ratios=tuple(self.parameterAsDouble(parameters, key, context) for key in
-                         (self.TRAIN_RATIO, self.VALIDATION_RATIO, self.TEST_RATIO)),
-            negative_buffer=self.parameterAsDouble(parameters, self.NEGATIVE_BUFFER, context),
-            seed=self.parameterAsInt(parameters, self.SEED, context),
-            layer_name=layer_name, kind=kind)
-        if result is None:
-            return {}
+            build_samples, feedback, stack, inventory, output, patch_size=spec.patch_size,
+            samples_per_class=spec.samples_per_class,
+            split_method=spec.split_method,
+            block_size=spec.block_size, ratios=spec.ratios,
+            negative_buffer=spec.negative_buffer, seed=spec.seed, layer_name=layer_name,
+            kind=kind)
         push_warnings(feedback, result["warnings"])
         summary = result["summary"]
         feedback.pushInfo(summary_text(summary))
         style_output_on_load(context, output, "samples")
-        return {self.OUTPUT: output, self.LEAKAGE: summary["leakage"],
-                self.SAMPLE_COUNT: summary["total"]}
+        return {"OUTPUT": output, "LEAKAGE": summary["leakage"],
+                "SAMPLE_COUNT": summary["total"]}

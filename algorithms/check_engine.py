@@ -1,9 +1,10 @@
 """landslide:checkengine: is the engine usable, with which TensorFlow and device."""
 
-from qgis.core import QgsProcessingOutputString
 
+from ..core.specs import CheckSpec
 from .base import LandslideAlgorithm
 from .engine_runner import engine_python, run_engine
+from .outputs import add_outputs
 
 
 class CheckEngine(LandslideAlgorithm):
@@ -25,16 +26,15 @@ class CheckEngine(LandslideAlgorithm):
     DEVICE = "DEVICE"
     REPORT = "REPORT"
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.addOutput(QgsProcessingOutputString(self.INTERPRETER, "Interpreter"))
-        self.addOutput(QgsProcessingOutputString(self.TENSORFLOW, "TensorFlow version"))
-        self.addOutput(QgsProcessingOutputString(self.DEVICE, "Device"))
-        self.addOutput(QgsProcessingOutputString(self.REPORT, "Report"))
+    def initAlgorithm(self, config=None):
+        add_outputs(self, values=[("INTERPRETER", str, "Interpreter"),
+            ("TENSORFLOW", str, "TensorFlow version"), ("DEVICE", str, "Device"),
+            ("REPORT", str, "Report")])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         python = engine_python()
         feedback.pushInfo(f"Engine interpreter: {python}")
-        info = run_engine("check", {}, feedback, python=python)
+        info = run_engine(CheckSpec(), feedback, python=python)
         report = "\n".join(f"{key}: {value}" for key, value in info.items())
         feedback.pushInfo(report)
         return {self.INTERPRETER: info.get("executable", python),

@@ -1,50 +1,40 @@
 """landslide:classifysusceptibility: five susceptibility classes and their statistics.
 
-The raster is read and classified here (core/classification.py, numpy + GDAL,
+The raster is read and classified here (core/class_*.py, numpy + GDAL,
 block by block); the breaks of the automatic methods come from mapclassify in
 the engine process (engine/commands/classify.py) from a sample of the values.
 """
 
 import os
 import tempfile
+from dataclasses import dataclass
 
-from qgis.core import (
-    QgsProcessing,
-    QgsProcessingException,
-    QgsProcessingMultiStepFeedback,
-    QgsProcessingOutputNumber,
-    QgsProcessingOutputString,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterMapLayer,
-    QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterString,
-)
+from qgis.core import QgsProcessingException, QgsProcessingMultiStepFeedback
 
-from ..core.classification import (
+from ..core.class_raster import classify_raster, landslide_mask, summarize_raster, write_sample
+from ..core.class_report import write_report
+from ..core.class_statistics import (
     METHOD_LABELS,
-    METHODS,
-    SAMPLE_SIZE,
     TABLE_COLUMNS,
     breaks_warnings,
     check_breaks,
     class_statistics,
-    classify_raster,
-    landslide_mask,
     parse_breaks,
-    summarize_raster,
     table_rows,
-    write_report,
-    write_sample,
 )
 from ..core.errors import InputError
+from ..core.specs import ClassBreaksSpec, ClassifySpec
+from ..core.specs.maps import CLASS_SAMPLE_SEED as SAMPLE_SEED
+from ..core.specs.maps import CLASS_SAMPLE_SIZE as SAMPLE_SIZE
+from ..core.specs.maps import JENKS_SAMPLE
 from .base import LandslideAlgorithm, run_core
 from .engine_runner import run_engine
-from .inputs import INVENTORY_TYPES, inventory_source
-from .outputs import push_warnings, raster_source, write_table
+from .inputs import add_inventory, inventory_source
+from .outputs import add_outputs, push_warnings, raster_source, write_table
+from .spec_parameters import add_spec_parameters, read_spec
 from .styling import style_output_on_load, write_style_sidecar
+
+_SAMPLE_SIZE_TEXT = f"{SAMPLE_SIZE:,}".replace(",", " ")  # "100 000"
 
 
 class ClassifySusceptibility(LandslideAlgorithm):
@@ -60,11 +50,11 @@ class ClassifySusceptibility(LandslideAlgorithm):
         "<b>INVENTORY</b> (optional): landslides as polygons, points or a raster mask "
         "(non-zero cells), put on the raster's grid (a cell is a landslide when its centre "
         "is in a polygon or a point falls in it).<br>"
-        "<b>METHOD</b>: 0 natural breaks (Fisher-Jenks, on a random sample of 2000 values "
-        "for large rasters), 1 quantile (equal number of cells), 2 equal interval, 3 manual "
-        "(BREAKS). The automatic breaks come from mapclassify, run in the engine process on "
-        "a random sample of at most 100 000 valid cells (seed 0) that always holds the "
-        "smallest and largest value.<br>"
+        f"<b>METHOD</b>: 0 natural breaks (Fisher-Jenks, on a random sample of {JENKS_SAMPLE} "
+        "values for large rasters), 1 quantile (equal number of cells), 2 equal interval, 3 "
+        "manual (BREAKS). The automatic breaks come from mapclassify, run in the engine "
+        f"process on a random sample of at most {_SAMPLE_SIZE_TEXT} valid cells (seed "
+        f"{SAMPLE_SEED}) that always holds the smallest and largest value.<br>"
         "<b>BREAKS</b>: for manual, the four inner breaks, increasing, e.g. "
         "'0.2,0.4,0.6,0.8'. A class holds the values above the break below it up to and "
         "including the break above it.<br>"
@@ -79,153 +69,137 @@ class ClassifySusceptibility(LandslideAlgorithm):
         "Outputs HIGH_LANDSLIDE_SHARE (share of landslide cells in High + Very high), "
         "SUCCESS_AUC and BREAKS_USED.")
 
-    SUSCEPTIBILITY = "SUSCEPTIBILITY"
-    INVENTORY = "INVENTORY"
-    METHOD = "METHOD"
-    BREAKS = "BREAKS"
-    OUTPUT = "OUTPUT"
-    OUTPUT_TABLE = "OUTPUT_TABLE"
-    OUTPUT_REPORT = "OUTPUT_REPORT"
-    HIGH_LANDSLIDE_SHARE = "HIGH_LANDSLIDE_SHARE"
-    SUCCESS_AUC = "SUCCESS_AUC"
-    BREAKS_USED = "BREAKS_USED"
+    def initAlgorithm(self, config=None):
+        add_spec_parameters(self, ClassifySpec, ["SUSCEPTIBILITY"])
+        add_inventory(self, optional=True)
+        add_spec_parameters(self, ClassifySpec, ["METHOD", "BREAKS", "OUTPUT"])
+        add_outputs(self, table=("OUTPUT_TABLE", "Class statistics"),
+            report="Classification report", values=[
+            ("HIGH_LANDSLIDE_SHARE", float, "Share of landslides in High + Very high"),
+            ("SUCCESS_AUC", float, "Success-rate AUC"), ("BREAKS_USED", str, "Class breaks")])
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            self.SUSCEPTIBILITY, "Susceptibility (probability) raster"))
-        self.addParameter(QgsProcessingParameterMapLayer(
-            self.INVENTORY, "Landslide inventory (polygons, points or raster mask)",
-            types=INVENTORY_TYPES, optional=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.METHOD, "Classification method",
-            options=[METHOD_LABELS[m] for m in METHODS], defaultValue=0))
-        self.addParameter(QgsProcessingParameterString(
-            self.BREAKS, "Manual breaks: four increasing values, e.g. 0.2,0.4,0.6,0.8",
-            optional=True))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT, "Susceptibility classes"))
-        self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT_TABLE, "Class statistics", QgsProcessing.TypeVector))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REPORT, "Classification report", "HTML files (*.html)"))
-        self.addOutput(QgsProcessingOutputNumber(
-            self.HIGH_LANDSLIDE_SHARE, "Share of landslides in High + Very high"))
-        self.addOutput(QgsProcessingOutputNumber(self.SUCCESS_AUC, "Success-rate AUC"))
-        self.addOutput(QgsProcessingOutputString(self.BREAKS_USED, "Class breaks"))
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        layer = self.parameterAsRasterLayer(parameters, self.SUSCEPTIBILITY, context)
-        path = raster_source(layer, "susceptibility raster")
-        method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
-        text = self.parameterAsString(parameters, self.BREAKS, context).strip()
-        manual = None
-        try:
-            if method == "manual":
-                manual = parse_breaks(text)
-            elif text:
-                feedback.pushWarning(f"BREAKS '{text}' is ignored: METHOD is "
-                                     f"'{METHOD_LABELS[method]}', not manual.")
-        except InputError as exc:
-            raise QgsProcessingException(str(exc)) from exc
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        if not output.lower().endswith((".tif", ".tiff")):
-            raise QgsProcessingException(f"OUTPUT '{output}' must be a GeoTIFF (.tif).")
-        report_path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
-        has_inventory = parameters.get(self.INVENTORY) not in (None, "")
-
+    def process(self, parameters, context, feedback):
+        inputs = self._read_inputs(parameters, context, feedback)
         steps = QgsProcessingMultiStepFeedback(4, feedback)
-        summary = run_core(summarize_raster, steps, path, sample_size=SAMPLE_SIZE, seed=0)
-        if summary is None:
-            return {}
-        warnings = list(summary.warnings)
+        summary = run_core(summarize_raster, steps, inputs.path, sample_size=SAMPLE_SIZE,
+                           seed=SAMPLE_SEED)
         feedback.pushInfo(f"{summary.valid} valid cells, values {summary.minimum:.6g} … "
                           f"{summary.maximum:.6g}")
         steps.setCurrentStep(1)
-        landslides = None
-        inventory_text = "none"
-        if has_inventory:
-            inventory, layer_name, kind = inventory_source(self, parameters, self.INVENTORY,
-                                                           context, feedback)
-            found = run_core(landslide_mask, steps, inventory, summary,
-                             layer_name=layer_name, kind=kind)
-            if found is None:
-                return {}
-            warnings += found.warnings
-            landslides = found.mask
-            inventory_layer = self.parameterAsLayer(parameters, self.INVENTORY, context)
-            inventory_text = f"{inventory_layer.source()} ({found.pixels} landslide cells)"
-            feedback.pushInfo(f"Inventory: {found.pixels} landslide cells on the grid")
-
+        landslides, inventory_text, warnings = self._inventory_mask(
+            parameters, context, feedback, steps, summary)
+        warnings = summary.warnings + warnings
         steps.setCurrentStep(2)
-        if manual is not None:
-            breaks, classifier = manual, "manual"
+        if inputs.manual is not None:
+            breaks, classifier = inputs.manual, "manual"
         else:
-            breaks, classifier = self._engine_breaks(summary, method, steps)
-            if breaks is None:
-                return {}
+            breaks, classifier = self._engine_breaks(summary, inputs.method, steps)
         warnings += breaks_warnings(breaks, summary)
         breaks_text = ",".join(f"{b:.10g}" for b in breaks)
         feedback.pushInfo(f"Breaks ({classifier}): {breaks_text}")
-
         steps.setCurrentStep(3)
-        counts = run_core(classify_raster, steps, path, breaks, output, summary=summary,
-                          landslides=landslides, method=method)
-        if counts is None:
-            return {}
+        counts = run_core(classify_raster, steps, inputs.path, breaks, inputs.output,
+                          summary=summary, landslides=landslides, method=inputs.method)
         warnings += counts.warnings
         rows, stats = class_statistics(counts)
         push_warnings(feedback, warnings)
-        for row in rows:
-            feedback.pushInfo(
-                f"  {row['class']} {row['name']:9s} {row['cells']:10d} cells "
-                f"({row['area_share']:.1%})" + (
-                    f", {row['landslide_cells']} landslide cells, LD {row['ld']:.4f}, "
-                    f"FR {row['fr']:.3f}" if has_inventory else ""))
-        if has_inventory:
-            feedback.pushInfo(f"Landslides in High + Very high: "
-                              f"{stats['high_landslide_share']:.1%}; success-rate AUC "
-                              f"{stats['auc']:.4f}")
-        for note in stats["notes"]:
-            feedback.pushInfo(note)
-
-        table = write_table(self, parameters, self.OUTPUT_TABLE, context, TABLE_COLUMNS,
+        _push_statistics(feedback, rows, stats, landslides is not None)
+        table = write_table(self, parameters, "OUTPUT_TABLE", context, TABLE_COLUMNS,
                             table_rows(rows))
-        settings = {"Susceptibility raster": path, "Landslide inventory": inventory_text,
-                    "Method": METHOD_LABELS[method], "Breaks from": classifier,
-                    "Values sampled for the breaks":
-                        "—" if manual is not None else
-                        f"{summary.sample.size} of {summary.valid} (seed 0)"}
-        try:
-            write_report(report_path, rows, stats, counts, summary, breaks, settings,
-                         warnings)
-        except InputError as exc:
-            raise QgsProcessingException(str(exc)) from exc
-        feedback.pushInfo(f"Report: {report_path}")
+        settings = _report_settings(inputs, summary, inventory_text, classifier)
+        write_report(inputs.report_path, rows, stats, counts, summary, breaks, settings,
+                     warnings)
+        feedback.pushInfo(f"Report: {inputs.report_path}")
+        self._style_output(inputs.output, context, feedback)
+        return {"OUTPUT": inputs.output, "OUTPUT_TABLE": table,
+                "OUTPUT_REPORT": inputs.report_path,
+                "HIGH_LANDSLIDE_SHARE": _number(stats["high_landslide_share"]),
+                "SUCCESS_AUC": _number(stats["auc"]), "BREAKS_USED": breaks_text}
 
-        if write_style_sidecar(output, "classes") is None:
-            feedback.pushDebugInfo("Could not write the .qml style beside the classes.")
-        style_output_on_load(context, output, "classes")
-        return {self.OUTPUT: output, self.OUTPUT_TABLE: table,
-                self.OUTPUT_REPORT: report_path,
-                self.HIGH_LANDSLIDE_SHARE: _number(stats["high_landslide_share"]),
-                self.SUCCESS_AUC: _number(stats["auc"]), self.BREAKS_USED: breaks_text}
+    def _read_inputs(self, parameters, context, feedback):
+        """The raster, method, manual breaks and output paths, checked."""
+        layer = self.parameterAsRasterLayer(parameters, "SUSCEPTIBILITY", context)
+        spec = read_spec(self, ClassifySpec, parameters, context,
+                         susceptibility=raster_source(layer, "susceptibility raster"))
+        text = spec.breaks.strip()
+        manual = None
+        if spec.method == "manual":
+            manual = parse_breaks(text)
+        elif text:
+            feedback.pushWarning(f"BREAKS '{text}' is ignored: METHOD is "
+                                 f"'{METHOD_LABELS[spec.method]}', not manual.")
+        report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
+        return _Inputs(spec.susceptibility, spec.method, manual, spec.output, report_path)
+
+    def _inventory_mask(self, parameters, context, feedback, steps, summary):
+        """``(landslide mask or None, inventory description, warnings)``."""
+        if parameters.get("INVENTORY") in (None, ""):
+            return None, "none", []
+        inventory, layer_name, kind = inventory_source(self, parameters, "INVENTORY",
+                                                       context, feedback)
+        found = run_core(landslide_mask, steps, inventory, summary, layer_name=layer_name,
+                         kind=kind)
+        inventory_layer = self.parameterAsLayer(parameters, "INVENTORY", context)
+        feedback.pushInfo(f"Inventory: {found.pixels} landslide cells on the grid")
+        return (found.mask, f"{inventory_layer.source()} ({found.pixels} landslide cells)",
+                list(found.warnings))
 
     @staticmethod
     def _engine_breaks(summary, method, feedback):
         """``(breaks, classifier description)`` from mapclassify in the engine."""
         with tempfile.TemporaryDirectory(prefix="landslide_classify_") as tmp:
             sample = write_sample(summary, os.path.join(tmp, "sample.npz"))
-            result = run_engine("classify", {"sample": sample, "method": method, "seed": 0},
-                                feedback)
-        if result.get("cancelled"):
-            feedback.pushInfo("Cancelled: no output was written.")
-            return None, None
+            spec = ClassBreaksSpec(sample=sample, method=method).validate()
+            result = run_engine(spec, feedback)
         try:
-            breaks = check_breaks(result["breaks"], "The engine's class breaks")
-        except (KeyError, InputError) as exc:
+            breaks = check_breaks(result.breaks, "The engine's class breaks")
+        except InputError as exc:
             raise QgsProcessingException(f"The engine returned no usable breaks: {exc}") \
                 from exc
-        return breaks, f"mapclassify {result.get('classifier', method)}"
+        return breaks, f"mapclassify {result.classifier or method}"
+
+    @staticmethod
+    def _style_output(output, context, feedback):
+        """The .qml beside the classes, and the style when Processing loads them."""
+        if write_style_sidecar(output, "classes") is None:
+            feedback.pushDebugInfo("Could not write the .qml style beside the classes.")
+        style_output_on_load(context, output, "classes")
+
+
+@dataclass
+class _Inputs:
+    """What :meth:`ClassifySusceptibility._read_inputs` read."""
+
+    path: str
+    method: str
+    manual: list | None  # the manual breaks; None: from the engine
+    output: str
+    report_path: str
+
+
+def _push_statistics(feedback, rows, stats, has_inventory):
+    """The class table and its notes in the log."""
+    for row in rows:
+        feedback.pushInfo(
+            f"  {row['class']} {row['name']:9s} {row['cells']:10d} cells "
+            f"({row['area_share']:.1%})" + (
+                f", {row['landslide_cells']} landslide cells, LD {row['ld']:.4f}, "
+                f"FR {row['fr']:.3f}" if has_inventory else ""))
+    if has_inventory:
+        feedback.pushInfo(f"Landslides in High + Very high: "
+                          f"{stats['high_landslide_share']:.1%}; success-rate AUC "
+                          f"{stats['auc']:.4f}")
+    for note in stats["notes"]:
+        feedback.pushInfo(note)
+
+
+def _report_settings(inputs, summary, inventory_text, classifier):
+    """The settings table of the report."""
+    return {"Susceptibility raster": inputs.path, "Landslide inventory": inventory_text,
+            "Method": METHOD_LABELS[inputs.method], "Breaks from": classifier,
+            "Values sampled for the breaks":
+                "—" if inputs.manual is not None else
+                f"{summary.sample.size} of {summary.valid} (seed {SAMPLE_SEED})"}
 
 
 def _number(value):

@@ -1,15 +1,10 @@
 """landslide:createsamplearea: the synthetic study area (core/sample_area.py)."""
 
-from qgis.core import (
-    QgsProcessingOutputMultipleLayers,
-    QgsProcessingOutputNumber,
-    QgsProcessingOutputString,
-    QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterNumber,
-)
+from qgis.core import QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber
 
-from ..core.sample_area import create_sample_area
+from ..core.sample_area import DEFAULT_SEED, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, create_sample_area
 from .base import LandslideAlgorithm, run_core
+from .outputs import add_outputs
 
 
 class CreateSampleArea(LandslideAlgorithm):
@@ -33,41 +28,32 @@ class CreateSampleArea(LandslideAlgorithm):
         "<b>Outputs</b>: the folder, the list of files, the number of landslides and the "
         "AUC of the true probability (the Bayes-optimal AUC).")
 
-    OUTPUT_FOLDER = "OUTPUT_FOLDER"
-    SEED = "SEED"
-    SIZE = "SIZE"
-    FILES = "FILES"
-    LANDSLIDE_COUNT = "LANDSLIDE_COUNT"
-    TRUE_AUC = "TRUE_AUC"
-    SUMMARY = "SUMMARY"
-
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFolderDestination(
-            self.OUTPUT_FOLDER, "Output folder"))
+            "OUTPUT_FOLDER", "Output folder"))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SEED, "Random seed", QgsProcessingParameterNumber.Integer, 42, minValue=0))
+            "SEED", "Random seed", QgsProcessingParameterNumber.Integer, DEFAULT_SEED,
+            minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SIZE, "Size (cells per side, 10 m cells)",
-            QgsProcessingParameterNumber.Integer, 400, minValue=64, maxValue=8000))
-        self.addOutput(QgsProcessingOutputMultipleLayers(self.FILES, "Files written"))
-        self.addOutput(QgsProcessingOutputNumber(self.LANDSLIDE_COUNT, "Landslides drawn"))
-        self.addOutput(QgsProcessingOutputNumber(self.TRUE_AUC, "AUC of the true probability"))
-        self.addOutput(QgsProcessingOutputString(self.SUMMARY, "Summary"))
+            "SIZE", "Size (cells per side, 10 m cells)",
+            QgsProcessingParameterNumber.Integer, DEFAULT_SIZE, minValue=MIN_SIZE,
+            maxValue=MAX_SIZE))
+        add_outputs(self, values=[("FILES", list, "Files written"),
+            ("LANDSLIDE_COUNT", float, "Landslides drawn"),
+            ("TRUE_AUC", float, "AUC of the true probability"), ("SUMMARY", str, "Summary")])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        seed = self.parameterAsInt(parameters, self.SEED, context)
-        size = self.parameterAsInt(parameters, self.SIZE, context)
+    def process(self, parameters, context, feedback):
+        folder = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        seed = self.parameterAsInt(parameters, "SEED", context)
+        size = self.parameterAsInt(parameters, "SIZE", context)
         feedback.pushInfo(f"Sample area: {size} x {size} cells, seed {seed}, into {folder}")
         result = run_core(create_sample_area, feedback, folder, seed=seed, size=size)
-        if result is None:
-            return {}
         files = result["files"]
         for key, path in files.items():
             feedback.pushInfo(f"  {key:18s} {path}")
         summary = (f"{result['landslide_count']} landslides; AUC of the true probability "
                    f"{result['true_auc']:.3f}")
         feedback.pushInfo(summary)
-        return {self.OUTPUT_FOLDER: folder, self.FILES: list(files.values()),
-                self.LANDSLIDE_COUNT: result["landslide_count"],
-                self.TRUE_AUC: result["true_auc"], self.SUMMARY: summary}
+        return {"OUTPUT_FOLDER": folder, "FILES": list(files.values()),
+                "LANDSLIDE_COUNT": result["landslide_count"],
+                "TRUE_AUC": result["true_auc"], "SUMMARY": summary}

@@ -6,7 +6,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ..core.terrain import ASPECT_CLASSES, derive_terrain
+from ..core.terrain import ASPECT_CLASSES, FLAT_THRESHOLD, derive_terrain
 from .base import LandslideAlgorithm, run_core
 from .outputs import push_warnings, raster_source
 
@@ -30,31 +30,25 @@ class DeriveTerrainFactors(LandslideAlgorithm):
         + " (45° sectors centred on the directions; nodata 255), with the class names "
         "and a colour table. Add it as a <i>categorical</i> factor in 'Align factors'.")
 
-    DEM = "DEM"
-    FLAT_THRESHOLD = "FLAT_THRESHOLD"
-    OUTPUT_SLOPE = "OUTPUT_SLOPE"
-    OUTPUT_ASPECT = "OUTPUT_ASPECT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, "DEM (elevation)"))
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer("DEM", "DEM (elevation)"))
         self.addParameter(QgsProcessingParameterNumber(
-            self.FLAT_THRESHOLD, "Flat below this slope (degrees)",
-            QgsProcessingParameterNumber.Double, 1.0, minValue=0.0, maxValue=90.0))
+            "FLAT_THRESHOLD", "Flat below this slope (degrees)",
+            QgsProcessingParameterNumber.Double, FLAT_THRESHOLD, minValue=0.0,
+            maxValue=90.0))
         self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT_SLOPE, "Slope (degrees)"))
+            "OUTPUT_SLOPE", "Slope (degrees)"))
         self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT_ASPECT, "Aspect classes"))
+            "OUTPUT_ASPECT", "Aspect classes"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        dem = raster_source(self.parameterAsRasterLayer(parameters, self.DEM, context), "DEM")
-        threshold = self.parameterAsDouble(parameters, self.FLAT_THRESHOLD, context)
-        slope_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_SLOPE, context)
-        aspect_path = self.parameterAsOutputLayer(parameters, self.OUTPUT_ASPECT, context)
+    def process(self, parameters, context, feedback):
+        dem = raster_source(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM")
+        threshold = self.parameterAsDouble(parameters, "FLAT_THRESHOLD", context)
+        slope_path = self.parameterAsOutputLayer(parameters, "OUTPUT_SLOPE", context)
+        aspect_path = self.parameterAsOutputLayer(parameters, "OUTPUT_ASPECT", context)
         feedback.pushInfo(f"DEM: {dem}; flat below {threshold:g}°")
         result = run_core(derive_terrain, feedback, dem, slope_path, aspect_path,
                           flat_threshold=threshold)
-        if result is None:
-            return {}
         push_warnings(feedback, result["warnings"])
         feedback.pushInfo(f"Slope {result['slope_min']:.2f}–{result['slope_max']:.2f}°, "
                           f"mean {result['slope_mean']:.2f}°")
@@ -62,4 +56,4 @@ class DeriveTerrainFactors(LandslideAlgorithm):
         feedback.pushInfo("Aspect classes: " + ", ".join(
             f"{name} {100.0 * count / total:.1f} %"
             for name, count in result["aspect_counts"].items()))
-        return {self.OUTPUT_SLOPE: slope_path, self.OUTPUT_ASPECT: aspect_path}
+        return {"OUTPUT_SLOPE": slope_path, "OUTPUT_ASPECT": aspect_path}

@@ -31,32 +31,26 @@ class DistanceToFeatures(LandslideAlgorithm):
         "to the centre of the nearest burnt cell; cells on a feature are 0. Features up to "
         "half the grid's size outside its extent are taken into account.")
 
-    INPUT = "INPUT"
-    REFERENCE = "REFERENCE"
-    OUTPUT = "OUTPUT"
-
-    def initAlgorithm(self, config=None):  # noqa: N802
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.INPUT, "Features (faults, rivers, roads…)",
+            "INPUT", "Features (faults, rivers, roads…)",
             [QgsProcessing.TypeVectorAnyGeometry]))
         self.addParameter(QgsProcessingParameterRasterLayer(
-            self.REFERENCE, "Reference raster (grid of the output)"))
+            "REFERENCE", "Reference raster (grid of the output)"))
         self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT, "Distance"))
+            "OUTPUT", "Distance"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback):
         path, layer_name = self.parameterAsCompatibleSourceLayerPathAndLayerName(
-            parameters, self.INPUT, context, OGR_FORMATS, "gpkg", feedback)
-        reference = raster_source(self.parameterAsRasterLayer(parameters, self.REFERENCE,
+            parameters, "INPUT", context, OGR_FORMATS, "gpkg", feedback)
+        reference = raster_source(self.parameterAsRasterLayer(parameters, "REFERENCE",
                                                               context), "reference raster")
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         feedback.pushInfo(f"Features: {path}{' layer ' + layer_name if layer_name else ''}; "
                           f"grid of {reference}")
         result = run_core(distance_to_features, feedback, path, reference, output,
                           layer_name=layer_name or None)
-        if result is None:
-            return {}
         push_warnings(feedback, result["warnings"])
         feedback.pushInfo(f"Distance {result['min']:.1f}–{result['max']:.1f} map units, "
                           f"mean {result['mean']:.1f}")
-        return {self.OUTPUT: output}
+        return {"OUTPUT": output}

@@ -18,6 +18,7 @@ import time
 
 from qgis.core import QgsProcessingException
 
+from ..core.errors import CancelledError
 from .base import PLUGIN_DIR
 
 ENGINE_PYTHON_SETTING = "LANDSLIDE_ENGINE_PYTHON"
@@ -93,13 +94,26 @@ def engine_problem(python):
     return problem
 
 
-def run_engine(command, params, feedback, python=None, cancel_grace_s=CANCEL_GRACE_S):
-    """Run engine ``command`` with ``params``; return its result dict.
+def run_engine(spec, feedback, python=None, cancel_grace_s=CANCEL_GRACE_S):
+    """Run the engine command of ``spec`` (a :class:`..core.specs.Spec`); return
+    its typed result (``spec.RESULT``).
 
-    The result carries ``"cancelled": True`` when the user cancelled and the
-    engine still returned something (e.g. the best model so far). Raises
-    ``QgsProcessingException`` with the engine's own message on failure.
+    A result that comes back although the user cancelled (e.g. the best model
+    so far) has ``cancelled`` set; a cancel with nothing to return raises
+    :class:`CancelledError`. Raises ``QgsProcessingException`` with the
+    engine's own message on failure.
     """
+    value = _run_command(spec.COMMAND, spec.to_json(), feedback, python, cancel_grace_s)
+    if spec.RESULT is None:
+        return value
+    result = spec.RESULT.from_json(value)
+    if value.get("cancelled") and hasattr(result, "cancelled"):
+        result.cancelled = True
+    return result
+
+
+def _run_command(command, params, feedback, python, cancel_grace_s):
+    """The engine's result dict for ``command``; raises on failure or bare cancel."""
     python = python or engine_python()
     problem = engine_problem(python)
     if problem:
@@ -123,7 +137,7 @@ def run_engine(command, params, feedback, python=None, cancel_grace_s=CANCEL_GRA
         raise QgsProcessingException(outcome["error"])
     if outcome["result"] is None:
         if outcome["cancelled"]:
-            return {"cancelled": True}
+            raise CancelledError()
         raise QgsProcessingException(
             f"The engine stopped without a result (exit status {process.returncode}). "
             f"Its last output:\n{stderr_tail.strip()[-2000:]}")

@@ -1,24 +1,13 @@
 """landslide:evaluatemodel: metrics of a trained model on a split of the samples."""
 
-import tempfile
 
-from qgis.core import (
-    QgsProcessing,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
-)
-
+from ..core.model_reports import metrics_rows
+from ..core.specs import EvaluateSpec
 from .base import LandslideAlgorithm
-from .engine_runner import run_engine
 from .model_check import check_model_against_stack
-from .outputs import write_table
-from .train_model import metrics_rows
-from .training_parameters import add_data_parameters, data_params
-
-SPLITS = ["test", "validation", "train", "all"]
+from .outputs import add_outputs, write_table
+from .spec_parameters import add_spec_parameters
+from .training_parameters import run_on_samples
 
 
 class EvaluateModel(LandslideAlgorithm):
@@ -37,31 +26,18 @@ class EvaluateModel(LandslideAlgorithm):
         "metric and value (oa, precision, recall, f1, mcc, kappa, auc, rmse, mae, brier). "
         "<b>OUTPUT_REPORT</b>: metrics, ROC curve, confusion matrix and model card.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(
-            "MODEL", "Trained model (.keras)", extension="keras"))
-        add_data_parameters(self)
-        self.addParameter(QgsProcessingParameterEnum("SPLIT", "Split", SPLITS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterFeatureSink(
-            "OUTPUT_METRICS", "Metrics", QgsProcessing.TypeVector))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            "OUTPUT_REPORT", "Evaluation report", "HTML files (*.html)"))
-        self.addOutput(QgsProcessingOutputNumber("AUC", "AUC"))
-        self.addOutput(QgsProcessingOutputNumber("OA", "Overall accuracy"))
+    def initAlgorithm(self, config=None):
+        add_spec_parameters(self, EvaluateSpec, ["MODEL", "STACK", "SAMPLES", "SPLIT"])
+        add_outputs(self, table=("OUTPUT_METRICS", "Metrics"), values=[("AUC", float, "AUC"),
+            ("OA", float, "Overall accuracy")])
+        add_spec_parameters(self, EvaluateSpec, ["OUTPUT_REPORT"])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        model = self.parameterAsFile(parameters, "MODEL", context)
-        split = SPLITS[self.parameterAsEnum(parameters, "SPLIT", context)]
-        report = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
-        with tempfile.TemporaryDirectory(prefix="landslide_evaluate_") as tmp:
-            params = data_params(self, parameters, context, tmp)
-            check_model_against_stack(model, params["stack"])
-            result = run_engine("evaluate", dict(params, model=model, split=split,
-                                                 output_report=report), feedback)
-        if result.get("cancelled"):
-            return {}
-        metrics = result["metrics"]
+    def process(self, parameters, context, feedback):
+        spec, result = run_on_samples(
+            self, EvaluateSpec, parameters, context, feedback,
+            check=lambda spec: check_model_against_stack(spec.model, spec.stack))
+        metrics = result.metrics
         table = write_table(self, parameters, "OUTPUT_METRICS", context,
                             [("metric", str), ("value", float)], metrics_rows(metrics))
-        return {"OUTPUT_METRICS": table, "OUTPUT_REPORT": report, "AUC": metrics["auc"],
-                "OA": metrics["oa"]}
+        return {"OUTPUT_METRICS": table, "OUTPUT_REPORT": spec.output_report,
+                "AUC": metrics["auc"], "OA": metrics["oa"]}

@@ -10,20 +10,18 @@ import tempfile
 from qgis.core import (
     QgsProcessing,
     QgsProcessingMultiStepFeedback,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterDefinition,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterMapLayer,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
 
+from ..core.importance import SAMPLE_SIZE as IMPORTANCE_SAMPLE_SIZE
 from ..core.importance import prepare_samples, ranked_rows, write_report
+from ..core.specs import ImportanceSpec
 from .base import LandslideAlgorithm, run_core
 from .engine_runner import run_engine
-from .inputs import inventory_source
-from .outputs import push_warnings, raster_source, write_table
+from .inputs import add_inventory, inventory_source
+from .outputs import add_outputs, push_warnings, raster_source, write_table
+from .spec_parameters import add_spec_parameters, read_spec
 
 
 class FactorImportance(LandslideAlgorithm):
@@ -51,75 +49,46 @@ class FactorImportance(LandslideAlgorithm):
         "<b>OUTPUT_REPORT</b>: HTML report with sorted bar charts, the out-of-bag score and "
         "the inputs and settings.")
 
-    STACK = "STACK"
-    INVENTORY = "INVENTORY"
-    SAMPLE_SIZE = "SAMPLE_SIZE"
-    SEED = "SEED"
-    TREES = "TREES"
-    OUTPUT_TABLE = "OUTPUT_TABLE"
-    OUTPUT_REPORT = "OUTPUT_REPORT"
-    OOB_SCORE = "OOB_SCORE"
-    TEST_AUC = "TEST_AUC"
-
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, "Factor stack"))
-        self.addParameter(QgsProcessingParameterMapLayer(
-            self.INVENTORY, "Landslide inventory (polygons, points or raster mask)",
-            types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint,
-                   QgsProcessing.TypeVectorLine, QgsProcessing.TypeRaster]))
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer("STACK", "Factor stack"))
+        add_inventory(self, extra_types=[QgsProcessing.TypeVectorLine])
         self.addParameter(QgsProcessingParameterNumber(
-            self.SAMPLE_SIZE, "Landslide pixels sampled (at most)",
-            QgsProcessingParameterNumber.Integer, 10000, minValue=10))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.SEED, "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=0))
-        trees = QgsProcessingParameterNumber(
-            self.TREES, "Trees in the random forest", QgsProcessingParameterNumber.Integer,
-            300, minValue=10, maxValue=5000)
-        trees.setFlags(trees.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(trees)
-        self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT_TABLE, "Importance table", QgsProcessing.TypeVector))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REPORT, "Importance report", "HTML files (*.html)"))
-        self.addOutput(QgsProcessingOutputNumber(self.OOB_SCORE, "Out-of-bag accuracy"))
-        self.addOutput(QgsProcessingOutputNumber(self.TEST_AUC, "Held-out AUC"))
+            "SAMPLE_SIZE", "Landslide pixels sampled (at most)",
+            QgsProcessingParameterNumber.Integer, IMPORTANCE_SAMPLE_SIZE, minValue=10))
+        add_spec_parameters(self, ImportanceSpec, ["SEED", "TREES"])
+        add_outputs(self, table=("OUTPUT_TABLE", "Importance table"), report="Importance report",
+            values=[("OOB_SCORE", float, "Out-of-bag accuracy"),
+            ("TEST_AUC", float, "Held-out AUC")])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        stack = raster_source(self.parameterAsRasterLayer(parameters, self.STACK, context),
+    def process(self, parameters, context, feedback):
+        stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
                               "factor stack")
-        inventory, layer_name, kind = inventory_source(self, parameters, self.INVENTORY,
+        inventory, layer_name, kind = inventory_source(self, parameters, "INVENTORY",
                                                        context, feedback)
-        size = self.parameterAsInt(parameters, self.SAMPLE_SIZE, context)
-        seed = self.parameterAsInt(parameters, self.SEED, context)
-        trees = self.parameterAsInt(parameters, self.TREES, context)
-        report_path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
-
+        size = self.parameterAsInt(parameters, "SAMPLE_SIZE", context)
+        report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
         steps = QgsProcessingMultiStepFeedback(2, feedback)
         with tempfile.TemporaryDirectory(prefix="landslide_importance_") as tmp:
-            samples_path = os.path.join(tmp, "samples.npz")
-            samples = run_core(prepare_samples, steps, stack, inventory, samples_path,
-                               sample_size=size, seed=seed, layer_name=layer_name, kind=kind)
-            if samples is None:
-                return {}
+            spec = read_spec(self, ImportanceSpec, parameters, context,
+                             samples=os.path.join(tmp, "samples.npz"))
+            samples = run_core(prepare_samples, steps, stack, inventory, spec.samples,
+                               sample_size=size, seed=spec.seed, layer_name=layer_name,
+                               kind=kind)
             push_warnings(feedback, samples["warnings"])
             feedback.pushInfo(
                 f"{samples['landslide_pixels']} landslide pixels (of "
                 f"{samples['landslide_pixels_available']}) and "
                 f"{samples['non_landslide_pixels']} non-landslide pixels sampled")
             steps.setCurrentStep(1)
-            result = run_engine("importance", {"samples": samples_path, "seed": seed,
-                                               "trees": trees}, steps)
-        if result.get("cancelled"):
-            feedback.pushInfo("Cancelled: no output was written.")
-            return {}
-        rows = ranked_rows(result)
+            result = run_engine(spec, steps)
+        rows = ranked_rows(result.to_json())
         for name, gini, permutation, spread in rows:
             feedback.pushInfo(f"  {name:24s} Gini {gini:.4f}  permutation {permutation:+.4f} "
                               f"± {spread:.4f}")
-        table = write_table(self, parameters, self.OUTPUT_TABLE, context,
+        table = write_table(self, parameters, "OUTPUT_TABLE", context,
                             [("factor", str), ("gini", float), ("permutation", float),
                              ("permutation_std", float)], rows)
-        write_report(result, samples, report_path, stack=stack, inventory=inventory)
+        write_report(result.to_json(), samples, report_path, stack=stack, inventory=inventory)
         feedback.pushInfo(f"Report: {report_path}")
-        return {self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report_path,
-                self.OOB_SCORE: result["oob_score"], self.TEST_AUC: result["test_auc"]}
+        return {"OUTPUT_TABLE": table, "OUTPUT_REPORT": report_path,
+                "OOB_SCORE": result.oob_score, "TEST_AUC": result.test_auc}

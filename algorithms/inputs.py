@@ -1,12 +1,24 @@
 """Reading inputs shared by several algorithms: the landslide inventory
 (polygons, points or a raster mask) as something GDAL/OGR can open."""
 
-from qgis.core import QgsProcessing, QgsProcessingException, QgsRasterLayer
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingParameterMapLayer,
+    QgsRasterLayer,
+)
 
 from .outputs import raster_source, vector_source
 
 INVENTORY_TYPES = [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint,
                    QgsProcessing.TypeRaster]
+
+
+def add_inventory(algorithm, optional=False, extra_types=()):
+    """The INVENTORY parameter: landslides as polygons, points or a raster mask."""
+    algorithm.addParameter(QgsProcessingParameterMapLayer(
+        "INVENTORY", "Landslide inventory (polygons, points or raster mask)",
+        types=INVENTORY_TYPES + list(extra_types), optional=optional))
 
 
 def inventory_source(algorithm, parameters, key, context, feedback):

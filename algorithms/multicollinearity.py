@@ -2,18 +2,12 @@
 (core/collinearity.py)."""
 
 import numpy as np
-from qgis.core import (
-    QgsProcessing,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterLayer,
-)
+from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer
 
+from ..core.collinearity import SAMPLE_SIZE as VIF_SAMPLE_SIZE
 from ..core.collinearity import multicollinearity, write_report
 from .base import LandslideAlgorithm, run_core
-from .outputs import push_warnings, raster_source, write_table
+from .outputs import add_outputs, push_warnings, raster_source, write_table
 
 
 class Multicollinearity(LandslideAlgorithm):
@@ -36,35 +30,23 @@ class Multicollinearity(LandslideAlgorithm):
         "<b>OUTPUT_REPORT</b>: HTML report with VIF and TOL bar charts (thresholds marked), "
         "the correlation matrix as a heat map, and the inputs and settings.")
 
-    STACK = "STACK"
-    SAMPLE_SIZE = "SAMPLE_SIZE"
-    SEED = "SEED"
-    OUTPUT_TABLE = "OUTPUT_TABLE"
-    OUTPUT_REPORT = "OUTPUT_REPORT"
-    MAX_VIF = "MAX_VIF"
-
-    def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(self.STACK, "Factor stack"))
+    def initAlgorithm(self, config=None):
+        self.addParameter(QgsProcessingParameterRasterLayer("STACK", "Factor stack"))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SAMPLE_SIZE, "Pixels sampled (0 = all valid pixels)",
-            QgsProcessingParameterNumber.Integer, 100000, minValue=0))
+            "SAMPLE_SIZE", "Pixels sampled (0 = all valid pixels)",
+            QgsProcessingParameterNumber.Integer, VIF_SAMPLE_SIZE, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.SEED, "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=0))
-        self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT_TABLE, "VIF table", QgsProcessing.TypeVector))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REPORT, "Multicollinearity report", "HTML files (*.html)"))
-        self.addOutput(QgsProcessingOutputNumber(self.MAX_VIF, "Largest VIF"))
+            "SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        add_outputs(self, table=("OUTPUT_TABLE", "VIF table"), report="Multicollinearity report",
+            values=[("MAX_VIF", float, "Largest VIF")])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        stack = raster_source(self.parameterAsRasterLayer(parameters, self.STACK, context),
+    def process(self, parameters, context, feedback):
+        stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
                               "factor stack")
-        size = self.parameterAsInt(parameters, self.SAMPLE_SIZE, context)
-        seed = self.parameterAsInt(parameters, self.SEED, context)
-        report_path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
+        size = self.parameterAsInt(parameters, "SAMPLE_SIZE", context)
+        seed = self.parameterAsInt(parameters, "SEED", context)
+        report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
         result = run_core(multicollinearity, feedback, stack, sample_size=size, seed=seed)
-        if result is None:
-            return {}
         push_warnings(feedback, result["warnings"])
         feedback.pushInfo(f"{result['sample_size']} of {result['valid_pixels']} valid pixels "
                           f"sampled")
@@ -73,11 +55,11 @@ class Multicollinearity(LandslideAlgorithm):
                                         result["flags"], strict=True):
             feedback.pushInfo(f"  {name:24s} VIF {vif:10.4f}  TOL {tol:8.4f}  {flag}")
             rows.append([name, vif, tol, flag])
-        table = write_table(self, parameters, self.OUTPUT_TABLE, context,
+        table = write_table(self, parameters, "OUTPUT_TABLE", context,
                             [("factor", str), ("vif", float), ("tol", float), ("flag", str)],
                             rows)
         write_report(result, report_path)
         feedback.pushInfo(f"Report: {report_path}")
         finite = result["vif"][np.isfinite(result["vif"])]
-        return {self.OUTPUT_TABLE: table, self.OUTPUT_REPORT: report_path,
-                self.MAX_VIF: float(finite.max()) if finite.size else float("nan")}
+        return {"OUTPUT_TABLE": table, "OUTPUT_REPORT": report_path,
+                "MAX_VIF": float(finite.max()) if finite.size else float("nan")}

@@ -1,5 +1,6 @@
-"""Helpers shared by the factor algorithms: file paths of input layers for
-GDAL/OGR, table outputs (feature sinks without geometry) and warnings."""
+"""Helpers shared by the algorithms: file paths of input layers for GDAL/OGR,
+table outputs (feature sinks without geometry), reports, plain outputs and
+warnings."""
 
 import os
 
@@ -9,7 +10,14 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
+    QgsProcessing,
     QgsProcessingException,
+    QgsProcessingOutputBoolean,
+    QgsProcessingOutputMultipleLayers,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFileDestination,
     QgsProcessingUtils,
     QgsProviderRegistry,
     QgsRasterLayer,
@@ -18,6 +26,8 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
+
+from ..core.specs.training import HTML_FILTER
 
 OGR_FORMATS = ["gpkg", "shp", "geojson", "json", "gml", "kml", "sqlite", "fgb", "tab"]
 FIELD_TYPES = {str: QVariant.String, float: QVariant.Double, int: QVariant.Int}
@@ -97,3 +107,22 @@ def _attribute(value, kind):
 def push_warnings(feedback, warnings):
     for message in warnings or []:
         feedback.pushWarning(message)
+
+
+_OUTPUT_CLASSES = {str: QgsProcessingOutputString, float: QgsProcessingOutputNumber,
+                   bool: QgsProcessingOutputBoolean, list: QgsProcessingOutputMultipleLayers}
+
+
+def add_outputs(algorithm, table=None, report=None, values=()):
+    """Declare an algorithm's outputs: ``table`` ``(key, label)`` a table (a feature
+    sink without geometry, filled by :func:`write_table`), ``report`` the label of
+    the HTML report (``OUTPUT_REPORT``), ``values`` plain outputs ``(key, type,
+    label)`` with type str, float (any number), bool or list (of layers/files)."""
+    if table:
+        algorithm.addParameter(QgsProcessingParameterFeatureSink(
+            table[0], table[1], QgsProcessing.TypeVector))
+    if report:
+        algorithm.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT_REPORT", report, HTML_FILTER))
+    for key, kind, label in values:
+        algorithm.addOutput(_OUTPUT_CLASSES[kind](key, label))

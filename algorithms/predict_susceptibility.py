@@ -1,19 +1,12 @@
 """landslide:predictsusceptibility: the susceptibility map of a stack with a trained model."""
 
-from qgis.core import (
-    QgsProcessingException,
-    QgsProcessingOutputNumber,
-    QgsProcessingOutputString,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
-)
 
+from ..core.specs import PredictSpec
 from .base import LandslideAlgorithm
 from .engine_runner import run_engine
 from .model_check import check_model_against_stack
-from .outputs import raster_source
+from .outputs import add_outputs, raster_source
+from .spec_parameters import add_spec_parameters, read_spec
 from .styling import style_output_on_load, write_style_sidecar
 
 
@@ -56,42 +49,23 @@ class PredictSusceptibility(LandslideAlgorithm):
         "evaluation to 1e-4). The map appears only when complete; cancel stops within "
         "seconds and leaves an existing OUTPUT untouched.")
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        integer = QgsProcessingParameterNumber.Integer
-        self.addParameter(QgsProcessingParameterFile(
-            "MODEL", "Trained model (.keras)", extension="keras"))
-        self.addParameter(QgsProcessingParameterRasterLayer("STACK", "Factor stack"))
-        self.addParameter(QgsProcessingParameterNumber(
-            "BATCH_SIZE", "Batch size (patches per model call)", integer, 256, minValue=1))
-        self.addParameter(QgsProcessingParameterNumber(
-            "STRIDE", "Stride (1 = every pixel; s > 1 interpolates between every s-th pixel)",
-            integer, 1, minValue=1))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT", "Landslide susceptibility (probability)"))
-        self.addOutput(QgsProcessingOutputNumber("VALID_PIXELS", "Valid pixels predicted"))
-        self.addOutput(QgsProcessingOutputString("EVALUATION", "Evaluation path"))
+    def initAlgorithm(self, config=None):
+        add_spec_parameters(self, PredictSpec, ["MODEL", "STACK", "BATCH_SIZE", "STRIDE",
+                                                "OUTPUT"])
+        add_outputs(self, values=[("VALID_PIXELS", float, "Valid pixels predicted"),
+            ("EVALUATION", str, "Evaluation path")])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        model = self.parameterAsFile(parameters, "MODEL", context)
+    def process(self, parameters, context, feedback):
         stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
                               "factor stack (STACK)")
-        batch_size = self.parameterAsInt(parameters, "BATCH_SIZE", context)
-        stride = self.parameterAsInt(parameters, "STRIDE", context)
-        if stride < 1:
-            raise QgsProcessingException(f"STRIDE must be at least 1 (1 = every pixel), "
-                                         f"not {stride}.")
-        if batch_size < 1:
-            raise QgsProcessingException(f"BATCH_SIZE must be at least 1, not {batch_size}.")
-        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        card = check_model_against_stack(model, stack)
+        spec = read_spec(self, PredictSpec, parameters, context, stack=stack)
+        card = check_model_against_stack(spec.model, spec.stack)
         feedback.pushInfo(f"Model {card['model']}, {card['patch_size']} x "
                           f"{card['patch_size']} patches of {len(card['factors'])} factors.")
-        result = run_engine("predict", {"model": model, "stack": stack, "output": output,
-                                        "batch_size": batch_size, "stride": stride},
-                            feedback)
-        if result.get("cancelled"):
+        result = run_engine(spec, feedback)
+        if result.cancelled:
             return {}
-        write_style_sidecar(output, "probability")
-        style_output_on_load(context, output, "probability")
-        return {"OUTPUT": output, "VALID_PIXELS": result.get("valid_pixels"),
-                "EVALUATION": result.get("evaluation_note", "")}
+        write_style_sidecar(spec.output, "probability")
+        style_output_on_load(context, spec.output, "probability")
+        return {"OUTPUT": spec.output, "VALID_PIXELS": result.valid_pixels,
+                "EVALUATION": result.evaluation_note}

@@ -33,7 +33,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from ..core.classification import CLASS_COLOURS, CLASS_NAMES
+from ..core.class_statistics import CLASS_COLOURS, CLASS_NAMES
 
 KINDS = ("classes", "probability", "samples")
 LANDSLIDE_COLOUR = "#d73027"
@@ -137,7 +137,7 @@ class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
             raise ValueError(f"Unknown style kind '{kind}'; one of {', '.join(KINDS)}.")
         self.kind = kind
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+    def postProcessLayer(self, layer, context, feedback):
         if not apply_style(layer, self.kind) and feedback is not None:
             feedback.pushDebugInfo(f"Could not apply the '{self.kind}' style to the output.")
 

@@ -1,31 +1,12 @@
 """landslide:trainmodel: train one architecture in the engine process."""
 
-import tempfile
 
-from qgis.core import (
-    QgsProcessing,
-    QgsProcessingOutputBoolean,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFileDestination,
-)
-
-from ..core.model_reports import METRIC_ORDER
+from ..core.model_reports import metrics_rows
+from ..core.specs import TrainSpec
 from .base import LandslideAlgorithm
-from .engine_runner import run_engine
-from .outputs import write_table
-from .training_parameters import (
-    add_data_parameters,
-    add_training_parameters,
-    data_params,
-    model_names,
-    training_params,
-)
-
-
-def metrics_rows(metrics):
-    return [(name, metrics[name]) for name in METRIC_ORDER if name in metrics]
+from .outputs import add_outputs, write_table
+from .spec_parameters import add_spec_parameters
+from .training_parameters import TRAINING_KEYS, run_on_samples
 
 
 class TrainModel(LandslideAlgorithm):
@@ -56,44 +37,25 @@ class TrainModel(LandslideAlgorithm):
         "training curves, metrics, ROC, confusion matrix, model card and data leakage.<br>"
         "Cancel stops within seconds and keeps the best model so far.")
 
-    MODEL = "MODEL"
-    OUTPUT_MODEL = "OUTPUT_MODEL"
-    OUTPUT_METRICS = "OUTPUT_METRICS"
-    OUTPUT_REPORT = "OUTPUT_REPORT"
+    def initAlgorithm(self, config=None):
+        add_spec_parameters(self, TrainSpec, ["STACK", "SAMPLES", "MODEL"] + TRAINING_KEYS +
+                            ["OUTPUT_MODEL"])
+        add_outputs(self, table=("OUTPUT_METRICS", "Test metrics"), values=[
+            ("AUC", float, "Test AUC"), ("OA", float, "Test overall accuracy"),
+            ("CANCELLED", bool, "Stopped early by cancel")])
+        add_spec_parameters(self, TrainSpec, ["OUTPUT_REPORT"])
 
-    def initAlgorithm(self, config=None):  # noqa: N802
-        add_data_parameters(self)
-        self.addParameter(QgsProcessingParameterEnum(
-            self.MODEL, "Model", model_names(), defaultValue=model_names().index("ctlgnet")))
-        add_training_parameters(self)
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_MODEL, "Trained model", "Keras model (*.keras)"))
-        self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT_METRICS, "Test metrics", QgsProcessing.TypeVector))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REPORT, "Training report", "HTML files (*.html)"))
-        self.addOutput(QgsProcessingOutputNumber("AUC", "Test AUC"))
-        self.addOutput(QgsProcessingOutputNumber("OA", "Test overall accuracy"))
-        self.addOutput(QgsProcessingOutputBoolean("CANCELLED", "Stopped early by cancel"))
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        model = model_names()[self.parameterAsEnum(parameters, self.MODEL, context)]
-        output_model = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
-        report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
-        with tempfile.TemporaryDirectory(prefix="landslide_train_") as tmp:
-            params = dict(data_params(self, parameters, context, tmp),
-                          **training_params(self, parameters, context),
-                          model=model, output_model=output_model, output_report=report)
-            result = run_engine("train", params, feedback)
-        if not result.get("model"):
+    def process(self, parameters, context, feedback):
+        spec, result = run_on_samples(self, TrainSpec, parameters, context, feedback)
+        if not result.model:
             feedback.pushInfo("Cancelled before the first epoch finished: no model written.")
             return {}
-        metrics = result.get("metrics") or {}
-        table = write_table(self, parameters, self.OUTPUT_METRICS, context,
+        metrics = result.metrics or {}
+        table = write_table(self, parameters, "OUTPUT_METRICS", context,
                             [("metric", str), ("value", float)], metrics_rows(metrics))
-        if result.get("cancelled"):
+        if result.cancelled:
             feedback.pushWarning(f"Cancelled: the best model so far (epoch "
-                                 f"{result['best_epoch']}) was written to {output_model}.")
-        return {self.OUTPUT_MODEL: output_model, self.OUTPUT_METRICS: table,
-                self.OUTPUT_REPORT: report, "AUC": metrics.get("auc"), "OA": metrics.get("oa"),
-                "CANCELLED": bool(result.get("cancelled"))}
+                                 f"{result.best_epoch}) was written to {spec.output_model}.")
+        return {"OUTPUT_MODEL": spec.output_model, "OUTPUT_METRICS": table,
+                "OUTPUT_REPORT": spec.output_report, "AUC": metrics.get("auc"),
+                "OA": metrics.get("oa"), "CANCELLED": result.cancelled}

@@ -1,77 +1,24 @@
-"""Parameters shared by trainmodel and comparemodels, and the samples hand-over
-to the engine."""
+"""What trainmodel, comparemodels and evaluatemodel share: the training
+settings' keys and the hand-over of the stack and samples to the engine."""
 
 import os
+import tempfile
 
 import numpy as np
-from qgis.core import (
-    QgsProcessing,
-    QgsProcessingException,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterVectorLayer,
-    QgsProviderRegistry,
-)
+from qgis.core import QgsProcessingException, QgsProviderRegistry
 
 from ..core.sample_layer import FIELDS
+from ..core.specs import TrainingSettings
+from .engine_runner import run_engine
 from .outputs import raster_source
+from .spec_parameters import read_spec, spec_fields
 
-OPTIMIZERS = ["sgd", "adam", "adamw"]
-OPTIMIZER_LABELS = ["SGD, momentum 0.9 (paper)", "Adam", "AdamW"]
-
-
-def model_names():
-    from ..models import available_models
-
-    return available_models()
+# Processing keys of the training settings shared by trainmodel and comparemodels,
+# in the order the dialog shows them.
+TRAINING_KEYS = [p.key for _, p in spec_fields(TrainingSettings)]
 
 
-def add_data_parameters(algorithm):
-    algorithm.addParameter(QgsProcessingParameterRasterLayer("STACK", "Factor stack"))
-    algorithm.addParameter(QgsProcessingParameterVectorLayer(
-        "SAMPLES", "Samples (from Build landslide samples)", [QgsProcessing.TypeVectorPoint]))
-
-
-def add_training_parameters(algorithm):
-    integer = QgsProcessingParameterNumber.Integer
-    double = QgsProcessingParameterNumber.Double
-    algorithm.addParameter(QgsProcessingParameterNumber(
-        "EPOCHS", "Epochs", integer, 100, minValue=1))
-    algorithm.addParameter(QgsProcessingParameterNumber(
-        "BATCH_SIZE", "Batch size", integer, 16, minValue=1))
-    algorithm.addParameter(QgsProcessingParameterNumber(
-        "LEARNING_RATE", "Learning rate", double, 0.001, minValue=0.0))
-    algorithm.addParameter(QgsProcessingParameterEnum(
-        "OPTIMIZER", "Optimizer", OPTIMIZER_LABELS, defaultValue=0))
-    algorithm.addParameter(QgsProcessingParameterNumber(
-        "LABEL_SMOOTHING", "Label smoothing", double, 0.1, minValue=0.0, maxValue=0.5))
-    algorithm.addParameter(QgsProcessingParameterBoolean(
-        "AUGMENT", "Augment the training set (flip, rotate, scale)", True))
-    algorithm.addParameter(QgsProcessingParameterNumber(
-        "EARLY_STOPPING_PATIENCE", "Early stopping patience (epochs, 0 = off)", integer, 0,
-        minValue=0))
-    algorithm.addParameter(QgsProcessingParameterNumber(
-        "SEED", "Random seed", integer, 0, minValue=0))
-
-
-def training_params(algorithm, parameters, context):
-    as_int = algorithm.parameterAsInt
-    as_double = algorithm.parameterAsDouble
-    return {
-        "epochs": as_int(parameters, "EPOCHS", context),
-        "batch_size": as_int(parameters, "BATCH_SIZE", context),
-        "learning_rate": as_double(parameters, "LEARNING_RATE", context),
-        "optimizer": OPTIMIZERS[algorithm.parameterAsEnum(parameters, "OPTIMIZER", context)],
-        "label_smoothing": as_double(parameters, "LABEL_SMOOTHING", context),
-        "augment": algorithm.parameterAsBool(parameters, "AUGMENT", context),
-        "patience": as_int(parameters, "EARLY_STOPPING_PATIENCE", context),
-        "seed": as_int(parameters, "SEED", context),
-    }
-
-
-def data_params(algorithm, parameters, context, folder):
+def data_inputs(algorithm, parameters, context, folder):
     """``{"stack": path, "samples": path}`` for the engine; samples that are not a
     plain GeoPackage/OGR file (memory layers, edited or filtered layers) are
     written to ``folder/samples.npz``."""
@@ -103,3 +50,14 @@ def data_params(algorithm, parameters, context, folder):
              labels=np.array(values["label"], dtype=np.int64),
              splits=np.array(values["split"], dtype=str))
     return {"stack": stack, "samples": path}
+
+
+def run_on_samples(algorithm, spec_class, parameters, context, feedback, check=None):
+    """``(spec, result)``: the spec of the user's values, with the stack and samples
+    handed over as files, run in the engine; ``check(spec)`` runs first when given."""
+    with tempfile.TemporaryDirectory(prefix=f"landslide_{spec_class.COMMAND}_") as tmp:
+        spec = read_spec(algorithm, spec_class, parameters, context,
+                         **data_inputs(algorithm, parameters, context, tmp))
+        if check is not None:
+            check(spec)
+        return spec, run_engine(spec, feedback)

@@ -39,7 +39,7 @@ PUBLISHED = {  # mean AUROC, 100 x 5-fold CV on sample_points (Geocomputation wi
     "glm": {"spatial": 0.773, "random": 0.810},
     "svm": {"spatial": 0.739, "random": 0.799},
 }
-SPLIT_NAMES = {0: "random", 1: "spatial"}
+SPLIT_NAMES = {"random": "random", "spatial": "spatial"}  # split method -> file tag
 DEEP_MODELS = ("ctlgnet", "cnn")
 BASELINES = ("logistic", "random_forest")
 
@@ -105,16 +105,6 @@ def mean_sd(values):
     return {"mean": round(mean, 4), "sd": round(sd, 4), "n": len(values)}
 
 
-def auc(labels, scores):
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-
-    labels = np.asarray(labels)
-    if len(np.unique(labels)) < 2:
-        return float("nan")
-    return float(roc_auc_score(labels, scores))
-
-
 def read_stack_values(stack_path):
     """``(info, values [bands, rows, cols] float64 with NaN outside the valid area)``."""
     import numpy as np
@@ -154,6 +144,8 @@ def baselines(info, values, samples, seed):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from landslide_susceptibility.core.roc import auc
+
     rows, cols, labels, splits = samples
     x_lr, x_rf = pixel_features(info, values, rows, cols)
     train, test = splits == "train", splits == "test"
@@ -173,23 +165,25 @@ def train_deep(stack_info, samples, model, seed, patch_size, settings, folder, r
     """Train ``model`` on the samples; test probabilities and training facts."""
     import keras
 
+    from landslide_susceptibility.core.roc import auc
+    from landslide_susceptibility.core.specs import TrainSpec
     from landslide_susceptibility.engine.training import predict_probability, train
 
     rows, cols, labels, splits = samples
     started = time.monotonic()
-    result = train(stack_info, samples, model, os.path.join(folder, f"{model}.keras"), reporter,
-                   epochs=settings["epochs"], batch_size=TRAINING["batch_size"],
-                   learning_rate=TRAINING["learning_rate"], optimizer=TRAINING["optimizer"],
-                   label_smoothing=TRAINING["label_smoothing"], augment=TRAINING["augment"],
-                   patience=settings["patience"], seed=seed,
-                   cache_dir=os.path.join(folder, "cache"),
-                   samples_summary={"patch_size": patch_size})
+    spec = TrainSpec(stack=stack_info.path, samples="(in memory)", model=model,
+                     output_model=os.path.join(folder, f"{model}.keras"),
+                     epochs=settings["epochs"], patience=settings["patience"], seed=seed,
+                     patch_size=patch_size, cache_dir=os.path.join(folder, "cache"),
+                     **TRAINING).validate()
+    trained = train(spec, stack_info, samples, reporter)
     test = splits == "test"
-    p = predict_probability(result["keras_model"], result["stack"], rows[test], cols[test],
-                            result["mean"], result["std"])
+    p = predict_probability(trained.keras_model, trained.stack, rows[test], cols[test],
+                            trained.mean, trained.std)
+    outcome = trained.outcome
     facts = {"auc": auc(labels[test], p), "probability": p,
-             "epochs_run": result["epochs_run"], "best_epoch": result["best_epoch"],
-             "parameters": result["card"]["parameters"],
+             "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
+             "parameters": outcome.card["parameters"],
              "seconds": round(time.monotonic() - started, 1)}
     keras.backend.clear_session()
     return facts
@@ -199,6 +193,8 @@ def deduplicated_auc(samples, test_index, probability):
     """AUC over distinct (row, col, label) test points (duplicates drawn with
     replacement counted once; their predictions are identical)."""
     import numpy as np
+
+    from landslide_susceptibility.core.roc import auc
 
     rows, cols, labels, _ = samples
     keys = np.stack([rows[test_index], cols[test_index], labels[test_index]], axis=1)
@@ -240,6 +236,8 @@ def reproduce_glm(data, info, values, repetitions):
     from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    from landslide_susceptibility.core.roc import auc
 
     dataset = ogr.Open(os.path.join(data, "sample_points.gpkg"))
     layer = dataset.GetLayer(0)
@@ -415,6 +413,7 @@ def true_probability_at(path, info, rows, cols):
 
 def run_synthetic(settings, folder, verbose):
     from landslide_susceptibility.core.build_samples import build_samples
+    from landslide_susceptibility.core.roc import auc
     from landslide_susceptibility.core.sample_layer import read_sample_layer
 
     started = time.monotonic()

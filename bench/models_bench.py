@@ -41,7 +41,7 @@ def main(argv=None):
               "repeats": args.repeats, "speed": not args.no_speed}
     if args.models:
         params["models"] = args.models
-    result = commands.load("model_report").run(params, Reporter(sys.stderr, human=True))
+    result = commands.run_command("model_report", params, Reporter(sys.stderr, human=True))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             json.dump(result, handle, indent=2)

@@ -147,18 +147,21 @@ def matmul_flops(repeats):
 
 def best_run(repeats, *args, **kwargs):
     """predict_map ``repeats`` times; keep the fastest (pixels/s over the tiles)."""
+    from landslide_susceptibility.core.specs import PredictSpec
     from landslide_susceptibility.engine.predict import predict_map
 
+    model, stack, output = args
+    spec = PredictSpec(model=model, stack=stack, output=output, **kwargs).validate()
     best = None
     for _ in range(repeats):
-        result = predict_map(*args, Reporter(), **kwargs)
+        result = predict_map(spec, Reporter())
         if best is None or result["pixels_per_s"] > best["pixels_per_s"]:
             best = result
     return best
 
 
 def bench_model(name, patch, folder, stacks, mode, repeats):
-    from landslide_susceptibility.engine.predict import dense_plan
+    from landslide_susceptibility.engine.dense_plan import dense_plan
     from landslide_susceptibility.models.flops import profile_flops
 
     path = os.path.join(folder, f"{name}_{patch}.keras")

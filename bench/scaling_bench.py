@@ -87,6 +87,7 @@ def main(argv=None):
     runpy.run_path(os.path.join(REPO, "engine", "launcher.py"))["register_package"](REPO)
     from landslide_susceptibility.core.align import align_factors
     from landslide_susceptibility.core.build_samples import build_samples
+    from landslide_susceptibility.core.specs import PredictSpec
     from landslide_susceptibility.core.stack import read_stack_info
     from landslide_susceptibility.engine.predict import predict_map
     from landslide_susceptibility.engine.protocol import Reporter
@@ -109,7 +110,8 @@ def main(argv=None):
             info = read_stack_info(stack)
             model = tiny_model(folder, info)
             started = time.perf_counter()
-            predict_map(model, stack, f"{folder}/map.tif", reporter)
+            predict_map(PredictSpec(model=model, stack=stack, output=f"{folder}/map.tif"),
+                        reporter)
             predict_s = time.perf_counter() - started
         row = {"size": size, "align_s": round(align_s, 2), "gdalwarp_s": round(warp_s, 2),
                "align_over_gdalwarp": round(align_s / warp_s, 2),

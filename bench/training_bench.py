@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Training benchmarks: patch pipeline patches/s vs each model's training step
-patches/s at 72 x 72 x 9 (batch 16 and 128), and the epoch time this gives at
-the paper's settings (10000 samples per class, 6:2:2 split -> 12000 training
-patches per epoch). Prints JSON on stdout; log lines on stderr.
+patches/s at 72 x 72 x 9 (the default patch size; batch 16 and 128), and the
+epoch time this gives at the paper's settings (10000 samples per class, 6:2:2
+split -> 12000 training patches per epoch). Prints JSON on stdout; log lines on stderr.
 
     .venv/bin/python bench/training_bench.py [--models cnn ctlgnet] [--steps 5]
 """
@@ -46,13 +46,14 @@ def build_stack(folder, size):
 def pipeline_rate(stack_path, landslides, batch_size, batches_to_time, folder):
     from landslide_susceptibility.core.build_samples import build_samples
     from landslide_susceptibility.core.sample_layer import read_sample_layer
+    from landslide_susceptibility.core.specs.samples import DEFAULT_PATCH_SIZE as PATCH
     from landslide_susceptibility.engine.patches import PaddedStack, batches
 
     samples = f"{folder}/samples.gpkg"
-    build_samples(stack_path, landslides, samples, patch_size=72, samples_per_class=2000)
+    build_samples(stack_path, landslides, samples, patch_size=PATCH, samples_per_class=2000)
     rows, cols, labels, splits = read_sample_layer(samples)
     train = splits == "train"
-    stack = PaddedStack(stack_path, 72, cache_dir=folder)
+    stack = PaddedStack(stack_path, PATCH, cache_dir=folder)
     mean, std = [0.0] * stack.bands, [1.0] * stack.bands
     count = 0
     started = time.perf_counter()
@@ -68,14 +69,16 @@ def train_rate(name, bands, batch_size, steps):
     import keras
     import numpy as np
 
+    from landslide_susceptibility.core.specs.samples import DEFAULT_PATCH_SIZE as PATCH
+    from landslide_susceptibility.engine.training import make_optimizer
     from landslide_susceptibility.models import build_model
 
     keras.utils.set_random_seed(0)
-    model = build_model(name, (72, 72, bands))
-    model.compile(optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
+    model = build_model(name, (PATCH, PATCH, bands))
+    model.compile(optimizer=make_optimizer("sgd", 0.001),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(batch_size, 72, 72, bands)).astype("float32")
+    x = rng.normal(size=(batch_size, PATCH, PATCH, bands)).astype("float32")
     y = np.eye(2, dtype="float32")[rng.integers(0, 2, batch_size)]
     model.train_on_batch(x, y)  # build + trace
     model.train_on_batch(x, y)
@@ -95,10 +98,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     runpy.run_path(os.path.join(REPO, "engine", "launcher.py"))["register_package"](REPO)
+    from landslide_susceptibility.core.specs.samples import DEFAULT_PATCH_SIZE as PATCH
     from landslide_susceptibility.models import available_models
 
     names = args.models or available_models()
-    result = {"input_shape": [72, 72, 9], "paper_train_patches_per_epoch": PAPER_TRAIN_PATCHES}
+    result = {"input_shape": [PATCH, PATCH, 9],
+              "paper_train_patches_per_epoch": PAPER_TRAIN_PATCHES}
     with tempfile.TemporaryDirectory() as folder:
         stack, area = build_stack(folder, args.size)
         for batch_size in (16, 128):

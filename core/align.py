@@ -10,88 +10,60 @@ bands. Z-score statistics (mean, std over the valid pixels) are recorded in the
 stack's metadata, not applied; see :mod:`.stack`.
 """
 
-import json
-import math
 import os
 import tempfile
+from dataclasses import dataclass
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal
 
+from .align_grid import (
+    as_named,
+    common_area,
+    fmt_bounds,
+    open_factor,
+    reference_grid,
+    resampling_for,
+    snap_to_grid,
+    transform_bounds,  # noqa: F401  (public here too)
+    unique_names,
+)
 from .errors import InputError
 from .files import atomic_output
-from .progress import check_cancelled, never_cancelled, no_progress, scaled
+from .progress import check_cancelled, gdal_callback, never_cancelled, no_progress, scaled
 from .raster_io import gtiff_options
+from .running_stats import RunningStats
 from .stack import (
     DEFAULT_NODATA,
     BandInfo,
     band_valid,
-    open_raster,
     rows_per_block,
     write_stack_metadata,
 )
 
-MODE_RATIO = 1.5  # categorical: mode instead of nearest when cells grow this much
 MAX_CLASSES = 1000
 MEM_LIMIT_VALUES = 64_000_000  # warped factors kept in memory below this many values
 
 
-def _as_named(items, categorical):
-    named = []
-    for item in items or []:
-        if isinstance(item, tuple | list):
-            name, path = item
-        else:
-            path = item
-            name = os.path.splitext(os.path.basename(str(path)))[0]
-        named.append({"name": str(name), "path": str(path), "categorical": categorical})
-    return named
+@dataclass
+class ValidScan:
+    """What the first pass over the warped factors found: valid pixels per factor,
+    a non-integer value per categorical factor that has one, and the rows and
+    columns holding a pixel valid in every factor."""
+
+    valid_counts: np.ndarray
+    bad_values: dict
+    rows: np.ndarray
+    cols: np.ndarray
 
 
-def _srs(dataset, what):
-    srs = dataset.GetSpatialRef()
-    if srs is None:
-        raise InputError(f"The {what} has no coordinate reference system. Assign one "
-                         "(Layer Properties > Source, or 'Assign projection') and run again.")
-    srs = srs.Clone()
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    return srs
-
-
-def _bounds(dataset):
-    gt = dataset.GetGeoTransform()
-    xs = [gt[0], gt[0] + gt[1] * dataset.RasterXSize]
-    ys = [gt[3], gt[3] + gt[5] * dataset.RasterYSize]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def transform_bounds(bounds, src_srs, dst_srs, densify=21):
-    """Bounding box of ``bounds`` (xmin, ymin, xmax, ymax) in ``dst_srs``."""
-    if src_srs.IsSame(dst_srs):
-        return tuple(bounds)
-    xmin, ymin, xmax, ymax = bounds
-    steps = np.linspace(0.0, 1.0, densify)
-    xs = np.concatenate([xmin + (xmax - xmin) * steps, np.full(densify, xmax),
-                         xmin + (xmax - xmin) * steps, np.full(densify, xmin)])
-    ys = np.concatenate([np.full(densify, ymin), ymin + (ymax - ymin) * steps,
-                         np.full(densify, ymax), ymin + (ymax - ymin) * steps])
-    transform = osr.CoordinateTransformation(src_srs, dst_srs)
-    points = transform.TransformPoints(list(zip(xs.tolist(), ys.tolist(), strict=True)))
-    px = np.array([p[0] for p in points], dtype=float)
-    py = np.array([p[1] for p in points], dtype=float)
-    ok = np.isfinite(px) & np.isfinite(py)
-    if not ok.any():
-        return None
-    return float(px[ok].min()), float(py[ok].min()), float(px[ok].max()), float(py[ok].max())
-
-
-def _intersect(a, b):
-    box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
-    return box if box[0] < box[2] and box[1] < box[3] else None
-
-
-def _fmt_bounds(b):
-    return f"({b[0]:.6g}, {b[1]:.6g}) – ({b[2]:.6g}, {b[3]:.6g})"
+def _check_request(factors, output):
+    if not factors:
+        raise InputError("No factors given: add at least one continuous or categorical "
+                         "factor raster.")
+    if os.path.splitext(str(output))[1].lower() not in (".tif", ".tiff"):
+        raise InputError(f"The factor stack must be a GeoTIFF (.tif) so that it can carry "
+                         f"its metadata; '{output}' is not.")
 
 
 def _source_nodata(band):
@@ -103,26 +75,195 @@ def _source_nodata(band):
     return None
 
 
-def _class_names(band):
-    """Class names of a categorical band: its ``CLASS_NAMES`` metadata item (``"0=flat,1=N"``
-    or JSON ``{"0": "flat"}``, as written by this plugin) or GDAL category names."""
-    text = (band.GetMetadataItem("CLASS_NAMES") or "").strip()
-    names = {}
-    if text.startswith("{"):
-        try:
-            names = {int(k): str(v) for k, v in json.loads(text).items()}
-        except (ValueError, AttributeError):
-            names = {}
-    elif text:
-        for item in text.split(","):
-            value, _, name = item.partition("=")
-            if value.strip().lstrip("-").isdigit() and name.strip():
-                names[int(value)] = name.strip()
-    if not names:
-        for value, name in enumerate(band.GetCategoryNames() or []):
-            if name:
-                names[value] = name
-    return names
+# --- warping -------------------------------------------------------------------
+
+def _warp(factor, algorithm, grid, nodata, path, callback, is_cancelled):
+    """The factor's band 1 warped onto ``grid`` (float32, filled with ``nodata``):
+    in memory when ``path`` is None, else a GeoTIFF at ``path``."""
+    driver = "MEM" if path is None else "GTiff"
+    target = gdal.GetDriverByName(driver).Create(path or "", grid.width, grid.height, 1,
+                                                 gdal.GDT_Float32)
+    target.SetGeoTransform(grid.geotransform)
+    target.SetProjection(grid.wkt)
+    target.GetRasterBand(1).SetNoDataValue(nodata)
+    target.GetRasterBand(1).Fill(nodata)
+    options = gdal.WarpOptions(
+        resampleAlg=algorithm, srcNodata=_source_nodata(factor.dataset.GetRasterBand(1)),
+        dstNodata=nodata, callback=callback)
+    source = factor.dataset
+    if source.RasterCount > 1:  # GDAL < 3.7 has no srcBands: a one-band view
+        source = gdal.Translate("", source, format="VRT", bandList=[1])
+    done = gdal.Warp(target, source, options=options)
+    check_cancelled(is_cancelled)
+    if done is None:
+        raise InputError(f"Warping the {factor.what} failed: {gdal.GetLastErrorMsg()}")
+    target.FlushCache()
+    return target
+
+
+def _warp_factors(factors, resampling, grid, nodata, folder, progress, is_cancelled):
+    """Every factor warped onto ``grid`` (see :func:`_warp`); in memory when
+    ``folder`` is None, else as GeoTIFFs in ``folder``."""
+    warped = []
+    for number, factor in enumerate(factors):
+        check_cancelled(is_cancelled)
+        path = None if folder is None else os.path.join(folder, f"factor_{number}.tif")
+        part = scaled(progress, 100.0 * number / len(factors),
+                      100.0 * (number + 1) / len(factors))
+        warped.append(_warp(factor, resampling[factor.name], grid, nodata, path,
+                            gdal_callback(part, is_cancelled), is_cancelled))
+    return warped
+
+
+# --- the common valid window -----------------------------------------------------
+
+def _non_integer(values):
+    """A non-integer value among ``values``, or None."""
+    wrong = values[values != np.round(values)]
+    return float(wrong[0]) if wrong.size else None
+
+
+def _scan_valid(warped, factors, grid, nodata, progress, is_cancelled):
+    """First pass over the warped factors, block by block (see :class:`ValidScan`)."""
+    width, height = grid.width, grid.height
+    scan = ValidScan(np.zeros(len(factors), dtype=np.int64), {},
+                     np.zeros(height, dtype=bool), np.zeros(width, dtype=bool))
+    step = rows_per_block(width, len(factors))
+    for row in range(0, height, step):
+        check_cancelled(is_cancelled)
+        rows = min(step, height - row)
+        combined = np.ones((rows, width), dtype=bool)
+        for slot, (factor, dataset) in enumerate(zip(factors, warped, strict=True)):
+            values = dataset.GetRasterBand(1).ReadAsArray(0, row, width, rows)
+            valid = band_valid(values, nodata)
+            scan.valid_counts[slot] += int(valid.sum())
+            combined &= valid
+            if factor.categorical and factor.name not in scan.bad_values:
+                wrong = _non_integer(values[valid])
+                if wrong is not None:
+                    scan.bad_values[factor.name] = wrong
+        scan.rows[row:row + rows] = combined.any(axis=1)
+        scan.cols |= combined.any(axis=0)
+        progress(100.0 * (row + rows) / height)
+    return scan
+
+
+def _check_scan(scan, factors, area):
+    """:class:`InputError` for an all-nodata factor, a non-integer categorical
+    factor, or no pixel valid in all factors."""
+    for slot, factor in enumerate(factors):
+        if scan.valid_counts[slot] == 0:
+            raise InputError(
+                f"The {factor.what} has no valid pixels inside the common extent "
+                f"{fmt_bounds(area)}: it is all nodata there. Check its nodata value "
+                "and that it covers the study area.")
+        if factor.name in scan.bad_values:
+            raise InputError(
+                f"The {factor.what} has non-integer values (e.g. "
+                f"{scan.bad_values[factor.name]:g}); categorical factors need integer "
+                "class codes. Reclassify it, or add it as a continuous factor.")
+    if not scan.rows.any():
+        raise InputError(
+            "No common overlap: no pixel has valid data in all factors ("
+            + ", ".join(f"{f.name}: {int(c)} valid"
+                        for f, c in zip(factors, scan.valid_counts, strict=True))
+            + "). Check the factors' extents and nodata.")
+
+
+def _valid_window(scan, grid):
+    """``((left, top), window)``: the smallest window of ``grid`` holding every
+    pixel valid in all factors."""
+    r_idx = np.nonzero(scan.rows)[0]
+    c_idx = np.nonzero(scan.cols)[0]
+    top, bottom = int(r_idx[0]), int(r_idx[-1]) + 1
+    left, right = int(c_idx[0]), int(c_idx[-1]) + 1
+    return (left, top), grid.window(left, top, right - left, bottom - top)
+
+
+# --- the stack -------------------------------------------------------------------
+
+def _copy_blocks(out, warped, factors, offset, nodata, progress, is_cancelled):
+    """Copy the window at ``offset`` of the warped factors into ``out``, nodata
+    wherever any factor is invalid. Returns per factor the statistics of the
+    valid pixels (:class:`RunningStats`) and the classes seen (categorical
+    factors, collected while there are at most :data:`MAX_CLASSES`)."""
+    left, top = offset
+    width, height = out.RasterXSize, out.RasterYSize
+    stats = [RunningStats(1) for _ in factors]
+    classes = [set() for _ in factors]
+    step = rows_per_block(width, len(factors))
+    for row in range(0, height, step):
+        check_cancelled(is_cancelled)
+        rows = min(step, height - row)
+        block = np.empty((len(factors), rows, width), dtype=np.float32)
+        combined = np.ones((rows, width), dtype=bool)
+        for slot, dataset in enumerate(warped):
+            block[slot] = dataset.GetRasterBand(1).ReadAsArray(left, top + row, width, rows)
+            combined &= band_valid(block[slot], nodata)
+        for slot, factor in enumerate(factors):
+            values = block[slot][combined]
+            stats[slot].add_flat(values)
+            if values.size and factor.categorical and len(classes[slot]) <= MAX_CLASSES:
+                classes[slot].update(np.unique(values).astype(np.int64).tolist())
+            block[slot][~combined] = nodata
+            out.GetRasterBand(slot + 1).WriteArray(block[slot], 0, row)
+        progress(100.0 * (row + rows) / height)
+    return stats, classes
+
+
+def _band_infos(factors, stats, classes, nodata):
+    """The stack's :class:`BandInfo` per factor."""
+    bands = []
+    for slot, factor in enumerate(factors):
+        stat, found = stats[slot], classes[slot]
+        std = float(stat.std[0]) if stat.count[0] else None
+        bands.append(BandInfo(
+            index=slot + 1, name=factor.name, categorical=factor.categorical,
+            classes=sorted(found) if factor.categorical else [],
+            class_names={k: v for k, v in factor.class_names.items() if k in found},
+            mean=float(stat.mean[0]), std=std, valid_pixels=int(stat.count[0]),
+            source=factor.path, nodata=nodata))
+    return bands
+
+
+def _band_warnings(factors, bands, classes):
+    """Warnings about too many classes and constant factors."""
+    warnings = []
+    for factor, info, found in zip(factors, bands, classes, strict=True):
+        if factor.categorical and len(found) > MAX_CLASSES:
+            warnings.append(f"The categorical factor '{factor.name}' has more than "
+                            f"{MAX_CLASSES} classes; is it really categorical?")
+        if info.std == 0:
+            warnings.append(f"The factor '{factor.name}' is constant over the "
+                            "stack; it carries no information.")
+    return warnings
+
+
+def _write_stack(output, warped, factors, offset, grid, nodata, progress, is_cancelled):
+    """Write the factor stack GeoTIFF (data, nodata, metadata, band statistics) at
+    ``output``; returns its bands (:class:`BandInfo`) and each factor's classes."""
+    with atomic_output(str(output)) as tmp_out:
+        out = gdal.GetDriverByName("GTiff").Create(
+            tmp_out, grid.width, grid.height, len(factors), gdal.GDT_Float32,
+            gtiff_options(float_data=True))
+        if out is None:
+            raise InputError(f"Cannot write the factor stack '{output}': "
+                             f"{gdal.GetLastErrorMsg()}")
+        out.SetGeoTransform(grid.geotransform)
+        out.SetProjection(grid.wkt)
+        stats, classes = _copy_blocks(out, warped, factors, offset, nodata, progress,
+                                      is_cancelled)
+        for slot in range(len(factors)):
+            out.GetRasterBand(slot + 1).SetNoDataValue(nodata)
+        bands = _band_infos(factors, stats, classes, nodata)
+        write_stack_metadata(out, bands, nodata)
+        for info, stat in zip(bands, stats, strict=True):  # after the metadata it extends
+            out.GetRasterBand(info.index).SetStatistics(
+                float(stat.minimum[0]), float(stat.maximum[0]), float(stat.mean[0]),
+                float(info.std or 0))
+        out.FlushCache()
+        out = None
+    return bands, classes
 
 
 def align_factors(continuous, categorical, output, reference=None, extent=None,
@@ -136,261 +277,35 @@ def align_factors(continuous, categorical, output, reference=None, extent=None,
     Returns a dict describing the stack (``bands`` as :class:`BandInfo` dicts,
     ``warnings``, ``resampling`` per factor, grid and pixel counts).
     """
-    factors = _as_named(continuous, False) + _as_named(categorical, True)
-    if not factors:
-        raise InputError("No factors given: add at least one continuous or categorical "
-                         "factor raster.")
-    if os.path.splitext(str(output))[1].lower() not in (".tif", ".tiff"):
-        raise InputError(f"The factor stack must be a GeoTIFF (.tif) so that it can carry "
-                         f"its metadata; '{output}' is not.")
-    warnings = []
-    seen = {}
+    factors = as_named(continuous, False) + as_named(categorical, True)
+    _check_request(factors, output)
+    warnings = unique_names(factors)
     for factor in factors:
-        base = factor["name"]
-        if base in seen:
-            seen[base] += 1
-            factor["name"] = f"{base}_{seen[base]}"
-            warnings.append(f"Two factors are named '{base}'; the second is called "
-                            f"'{factor['name']}'.")
-        else:
-            seen[base] = 1
-
-    # --- open inputs and the reference grid ----------------------------------
-    for factor in factors:
-        kind = "categorical" if factor["categorical"] else "continuous"
-        what = f"{kind} factor '{factor['name']}' ({factor['path']})"
-        factor["what"] = what
-        factor["ds"] = open_raster(factor["path"], what)
-        if factor["ds"].GetGeoTransform(can_return_null=True) is None:
-            raise InputError(f"The {what} has no georeferencing; it cannot be aligned.")
-        factor["srs"] = _srs(factor["ds"], what)
-        if factor["ds"].RasterCount > 1:
-            warnings.append(f"The {what} has {factor['ds'].RasterCount} bands; only band 1 "
-                            "is used.")
-    if reference:
-        ref_ds = open_raster(reference, "reference raster")
-        ref_what = f"reference raster '{reference}'"
-    else:
-        ref_ds = factors[0]["ds"]
-        ref_what = f"reference raster (the first factor, '{factors[0]['name']}')"
-    if ref_ds.GetGeoTransform(can_return_null=True) is None:
-        raise InputError(f"The {ref_what} has no georeferencing.")
-    ref_srs = _srs(ref_ds, ref_what)
-    gt = ref_ds.GetGeoTransform()
-    if gt[2] != 0 or gt[4] != 0:
-        raise InputError(f"The {ref_what} is rotated; choose a north-up reference raster.")
-    x0, dx, y0, dy = gt[0], gt[1], gt[3], -gt[5]
-    if dx <= 0 or dy <= 0:
-        raise InputError(f"The {ref_what} has an unusual orientation (pixel size "
-                         f"{gt[1]}, {gt[5]}); choose a north-up reference raster.")
-    area = _bounds(ref_ds)
-    if extent is not None:
-        xmin, ymin, xmax, ymax = (float(v) for v in extent)
-        if not (xmin < xmax and ymin < ymax):
-            raise InputError(f"The extent {extent} is empty.")
-        area = (xmin, ymin, xmax, ymax)
-
-    # --- common overlap of the footprints -------------------------------------
-    for factor in factors:
-        box = transform_bounds(_bounds(factor["ds"]), factor["srs"], ref_srs)
-        factor["bounds"] = box
-        common = _intersect(area, box) if box else None
-        if common is None:
-            raise InputError(
-                f"No common overlap: the {factor['what']} does not overlap the "
-                f"{'extent' if extent is not None else 'reference extent'} "
-                f"{_fmt_bounds(area)} (its extent there: "
-                f"{_fmt_bounds(box) if box else 'not transformable'}). Check its location "
-                "and coordinate reference system.")
-        area = common
-
-    # Snap to the reference grid (inward), as a window relative to the origin.
-    eps = 1e-6
-    col0 = math.ceil((area[0] - x0) / dx - eps)
-    col1 = math.floor((area[2] - x0) / dx + eps)
-    row0 = math.ceil((y0 - area[3]) / dy - eps)
-    row1 = math.floor((y0 - area[1]) / dy + eps)
-    if col1 <= col0 or row1 <= row0:
-        raise InputError("No common overlap: the factors overlap in less than one cell of "
-                         f"the reference grid ({_fmt_bounds(area)}).")
-    width, height = col1 - col0, row1 - row0
-    grid_gt = (x0 + col0 * dx, dx, 0.0, y0 - row0 * dy, 0.0, -dy)
-    ref_wkt = ref_srs.ExportToWkt()
-
-    # --- warp every factor onto the grid --------------------------------------
-    use_mem = width * height * len(factors) <= MEM_LIMIT_VALUES
-    warp_progress = scaled(progress, 0, 60)
+        open_factor(factor, warnings)
+    ref = reference_grid(reference, factors[0], extent)
+    area, footprints = common_area(ref, factors, extent is not None)
+    grid = snap_to_grid(area, ref)
+    resampling = {factor.name: resampling_for(factor, box, ref)
+                  for factor, box in zip(factors, footprints, strict=True)}
+    use_mem = grid.width * grid.height * len(factors) <= MEM_LIMIT_VALUES
     folder = os.path.dirname(os.path.abspath(str(output))) or "."
     os.makedirs(folder, exist_ok=True)
-    resampling = {}
     with tempfile.TemporaryDirectory(prefix=".align_", dir=None if use_mem else folder) as tmp:
-        for number, factor in enumerate(factors):
-            check_cancelled(is_cancelled)
-            src_band = factor["ds"].GetRasterBand(1)
-            algorithm = "bilinear"
-            if factor["categorical"]:
-                box = factor["bounds"]
-                src_dx = (box[2] - box[0]) / factor["ds"].RasterXSize
-                src_dy = (box[3] - box[1]) / factor["ds"].RasterYSize
-                ratio = math.sqrt((dx * dy) / max(src_dx * src_dy, 1e-300))
-                algorithm = "mode" if ratio >= MODE_RATIO else "near"
-                factor["class_names"] = _class_names(src_band)
-            resampling[factor["name"]] = algorithm
-            driver = "MEM" if use_mem else "GTiff"
-            path = "" if use_mem else os.path.join(tmp, f"factor_{number}.tif")
-            target = gdal.GetDriverByName(driver).Create(path, width, height, 1,
-                                                         gdal.GDT_Float32)
-            target.SetGeoTransform(grid_gt)
-            target.SetProjection(ref_wkt)
-            target.GetRasterBand(1).SetNoDataValue(nodata)
-            target.GetRasterBand(1).Fill(nodata)
-            src_nodata = _source_nodata(src_band)
-            part = scaled(warp_progress, 100.0 * number / len(factors),
-                          100.0 * (number + 1) / len(factors))
-
-            def callback(complete, _message, _data, part=part):
-                part(100.0 * complete)
-                return 0 if is_cancelled() else 1
-
-            options = gdal.WarpOptions(
-                resampleAlg=algorithm,
-                srcNodata=src_nodata, dstNodata=nodata,
-                callback=callback)
-            source = factor["ds"]
-            if source.RasterCount > 1:  # GDAL < 3.7 has no srcBands: a one-band view
-                source = gdal.Translate("", source, format="VRT", bandList=[1])
-            done = gdal.Warp(target, source, options=options)
-            check_cancelled(is_cancelled)
-            if done is None:
-                raise InputError(f"Warping the {factor['what']} failed: "
-                                 f"{gdal.GetLastErrorMsg()}")
-            target.FlushCache()
-            factor["warped"] = target
-
-        # --- pass 1: common valid area, per-factor checks -------------------------
-        check_progress = scaled(progress, 60, 75)
-        step = rows_per_block(width, len(factors))
-        valid_counts = np.zeros(len(factors), dtype=np.int64)
-        bad_values = {}
-        any_rows = np.zeros(height, dtype=bool)
-        any_cols = np.zeros(width, dtype=bool)
-        for row in range(0, height, step):
-            check_cancelled(is_cancelled)
-            rows = min(step, height - row)
-            combined = np.ones((rows, width), dtype=bool)
-            for slot, factor in enumerate(factors):
-                values = factor["warped"].GetRasterBand(1).ReadAsArray(0, row, width, rows)
-                valid = band_valid(values, nodata)
-                valid_counts[slot] += int(valid.sum())
-                combined &= valid
-                if factor["categorical"] and factor["name"] not in bad_values:
-                    picked = values[valid]
-                    wrong = picked[picked != np.round(picked)]
-                    if wrong.size:
-                        bad_values[factor["name"]] = float(wrong[0])
-            any_rows[row:row + rows] = combined.any(axis=1)
-            any_cols |= combined.any(axis=0)
-            check_progress(100.0 * (row + rows) / height)
-        for slot, factor in enumerate(factors):
-            if valid_counts[slot] == 0:
-                raise InputError(
-                    f"The {factor['what']} has no valid pixels inside the common extent "
-                    f"{_fmt_bounds(area)}: it is all nodata there. Check its nodata value "
-                    "and that it covers the study area.")
-            if factor["name"] in bad_values:
-                raise InputError(
-                    f"The {factor['what']} has non-integer values (e.g. "
-                    f"{bad_values[factor['name']]:g}); categorical factors need integer "
-                    "class codes. Reclassify it, or add it as a continuous factor.")
-        if not any_rows.any():
-            raise InputError(
-                "No common overlap: no pixel has valid data in all factors ("
-                + ", ".join(f"{f['name']}: {int(c)} valid"
-                            for f, c in zip(factors, valid_counts, strict=True))
-                + "). Check the factors' extents and nodata.")
-        r_idx = np.nonzero(any_rows)[0]
-        c_idx = np.nonzero(any_cols)[0]
-        top, bottom = int(r_idx[0]), int(r_idx[-1]) + 1
-        left, right = int(c_idx[0]), int(c_idx[-1]) + 1
-        out_w, out_h = right - left, bottom - top
-        out_gt = (grid_gt[0] + left * dx, dx, 0.0, grid_gt[3] - top * dy, 0.0, -dy)
-
-        # --- pass 2: write the stack, statistics ------------------------------
-        write_progress = scaled(progress, 75, 100)
-        count = np.zeros(len(factors), dtype=np.int64)
-        mean = np.zeros(len(factors))
-        m2 = np.zeros(len(factors))
-        low = np.full(len(factors), np.inf)
-        high = np.full(len(factors), -np.inf)
-        classes = [set() for _ in factors]
-        with atomic_output(str(output)) as tmp_out:
-            out = gdal.GetDriverByName("GTiff").Create(
-                tmp_out, out_w, out_h, len(factors), gdal.GDT_Float32,
-                gtiff_options(float_data=True))
-            if out is None:
-                raise InputError(f"Cannot write the factor stack '{output}': "
-                                 f"{gdal.GetLastErrorMsg()}")
-            out.SetGeoTransform(out_gt)
-            out.SetProjection(ref_wkt)
-            step = rows_per_block(out_w, len(factors))
-            for row in range(0, out_h, step):
-                check_cancelled(is_cancelled)
-                rows = min(step, out_h - row)
-                block = np.empty((len(factors), rows, out_w), dtype=np.float32)
-                combined = np.ones((rows, out_w), dtype=bool)
-                for slot, factor in enumerate(factors):
-                    block[slot] = factor["warped"].GetRasterBand(1).ReadAsArray(
-                        left, top + row, out_w, rows)
-                    combined &= band_valid(block[slot], nodata)
-                n = int(combined.sum())
-                for slot in range(len(factors)):
-                    values = block[slot][combined].astype(np.float64)
-                    if n:
-                        # Chan et al.'s parallel update of mean and sum of squares.
-                        block_mean = values.mean()
-                        block_m2 = float(((values - block_mean) ** 2).sum())
-                        delta = block_mean - mean[slot]
-                        total = count[slot] + n
-                        mean[slot] += delta * n / total
-                        m2[slot] += block_m2 + delta * delta * count[slot] * n / total
-                        count[slot] = total
-                        low[slot] = min(low[slot], values.min())
-                        high[slot] = max(high[slot], values.max())
-                        if factors[slot]["categorical"] and len(classes[slot]) <= MAX_CLASSES:
-                            classes[slot].update(np.unique(values).astype(np.int64).tolist())
-                    band_values = block[slot]
-                    band_values[~combined] = nodata
-                    out.GetRasterBand(slot + 1).WriteArray(band_values, 0, row)
-                write_progress(100.0 * (row + rows) / out_h)
-            bands = []
-            for slot, factor in enumerate(factors):
-                band = out.GetRasterBand(slot + 1)
-                band.SetNoDataValue(nodata)
-                std = math.sqrt(m2[slot] / count[slot]) if count[slot] else None
-                if factor["categorical"] and len(classes[slot]) > MAX_CLASSES:
-                    warnings.append(f"The categorical factor '{factor['name']}' has more than "
-                                    f"{MAX_CLASSES} classes; is it really categorical?")
-                if std == 0:
-                    warnings.append(f"The factor '{factor['name']}' is constant over the "
-                                    "stack; it carries no information.")
-                names = factor.get("class_names") or {}
-                bands.append(BandInfo(
-                    index=slot + 1, name=factor["name"], categorical=factor["categorical"],
-                    classes=sorted(classes[slot]) if factor["categorical"] else [],
-                    class_names={k: v for k, v in names.items() if k in classes[slot]},
-                    mean=float(mean[slot]), std=std, valid_pixels=int(count[slot]),
-                    source=factor["path"], nodata=nodata))
-            write_stack_metadata(out, bands, nodata)
-            for slot, info in enumerate(bands):  # after the metadata, which it extends
-                out.GetRasterBand(slot + 1).SetStatistics(
-                    float(low[slot]), float(high[slot]), float(mean[slot]), float(info.std or 0))
-            out.FlushCache()
-            out = None
-        for factor in factors:
-            factor["warped"] = None
-            factor["ds"] = None
+        warped = _warp_factors(factors, resampling, grid, nodata, None if use_mem else tmp,
+                               scaled(progress, 0, 60), is_cancelled)
+        scan = _scan_valid(warped, factors, grid, nodata, scaled(progress, 60, 75),
+                           is_cancelled)
+        _check_scan(scan, factors, area)
+        offset, stack_grid = _valid_window(scan, grid)
+        bands, classes = _write_stack(output, warped, factors, offset, stack_grid, nodata,
+                                      scaled(progress, 75, 100), is_cancelled)
+        warnings += _band_warnings(factors, bands, classes)
+        warped = None
+    for factor in factors:
+        factor.dataset = None
     progress(100)
-    return {"output": str(output), "width": out_w, "height": out_h, "geotransform": out_gt,
-            "crs_wkt": ref_wkt, "nodata": nodata, "valid_pixels": int(count[0]),
+    return {"output": str(output), "width": stack_grid.width, "height": stack_grid.height,
+            "geotransform": stack_grid.geotransform, "crs_wkt": stack_grid.wkt,
+            "nodata": nodata, "valid_pixels": bands[0].valid_pixels,
             "bands": [band.as_dict() for band in bands], "resampling": resampling,
             "warnings": warnings}

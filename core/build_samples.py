@@ -5,12 +5,14 @@ import math
 from .inventory import inventory_mask
 from .progress import check_cancelled, never_cancelled, no_progress, scaled
 from .sample_layer import write_sample_layer
-from .samples import draw_samples
+from .samples import RANDOM, draw_samples
+from .specs.samples import DEFAULT_PATCH_SIZE, RATIOS, SAMPLES_PER_CLASS
 from .stack import read_stack_info, valid_mask
 
 
-def build_samples(stack_path, inventory, output, patch_size=72, samples_per_class=10000,
-                  split_method=0, block_size=None, ratios=(6, 2, 2), negative_buffer=0.0,
+def build_samples(stack_path, inventory, output, patch_size=DEFAULT_PATCH_SIZE,
+                  samples_per_class=SAMPLES_PER_CLASS, split_method=RANDOM, block_size=None,
+                  ratios=RATIOS, negative_buffer=0.0,
                   seed=0, layer_name=None, kind=None, progress=no_progress,
                   is_cancelled=never_cancelled):
     """Draw and split patch centres; write the point layer at ``output``.
@@ -36,7 +38,7 @@ def build_samples(stack_path, inventory, output, patch_size=72, samples_per_clas
                          progress=scaled(progress, 40, 80), is_cancelled=is_cancelled)
     warnings += drawn["warnings"]
     summary = dict(drawn["summary"], patch_size=patch_size, seed=seed,
-                   split_method="spatial" if split_method == 1 else "random",
+                   split_method=split_method,
                    block_cells=block_cells, negative_buffer_cells=buffer_cells,
                    landslide_pixels=int((inventory_result.mask & valid).sum()),
                    factors=info.names)

@@ -20,6 +20,9 @@ VIF_THRESHOLD = 10.0
 TOL_THRESHOLD = 0.1
 
 
+SAMPLE_SIZE = 100_000  # valid pixels drawn for the VIF (0 = all)
+
+
 def vif(values):
     """VIF of every column of ``values`` ``[n, k]`` (k ≥ 1).
 
@@ -63,7 +66,7 @@ def flags(vifs, threshold=VIF_THRESHOLD):
     return out
 
 
-def multicollinearity(stack, sample_size=100_000, seed=0, progress=no_progress,
+def multicollinearity(stack, sample_size=SAMPLE_SIZE, seed=0, progress=no_progress,
                       is_cancelled=never_cancelled):
     """VIF, TOL and the correlation matrix of the stack's factors over a random
     sample of ``sample_size`` valid pixels (all when fewer; 0 = all)."""

@@ -20,7 +20,8 @@ from osgeo import gdal, ogr, osr
 
 from .distance import open_vector, reprojected_layer
 from .errors import InputError
-from .progress import check_cancelled, never_cancelled, no_progress, scaled
+from .progress import check_cancelled, gdal_callback, never_cancelled, no_progress, scaled
+from .raster_io import gis_order
 from .stack import band_valid, open_raster, sample_pixels
 
 
@@ -41,8 +42,7 @@ def _grid_srs(grid):
         return None
     srs = osr.SpatialReference()
     srs.ImportFromWkt(grid.crs_wkt)
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    return srs
+    return gis_order(srs)
 
 
 def _mem_grid(grid, data_type=gdal.GDT_Byte):
@@ -111,7 +111,7 @@ def _vector_mask(path, grid, layer_name, progress, is_cancelled):
             "stack's CRS. Check the inventory's location and CRS.")
     target = _mem_grid(grid)
     if gdal.RasterizeLayer(target, [1], layer, burn_values=[1],
-                           callback=_callback(scaled(progress, 0, 60), is_cancelled)) != 0:
+                           callback=gdal_callback(scaled(progress, 0, 60), is_cancelled)) != 0:
         check_cancelled(is_cancelled)
         raise InputError(f"Rasterising the {what} failed: {gdal.GetLastErrorMsg()}")
     check_cancelled(is_cancelled)
@@ -172,7 +172,7 @@ def _raster_mask(path, grid, progress, is_cancelled):
     check_cancelled(is_cancelled)
     target = _mem_grid(grid)
     options = gdal.WarpOptions(resampleAlg="max",
-                               callback=_callback(scaled(progress, 0, 90), is_cancelled))
+                               callback=gdal_callback(scaled(progress, 0, 90), is_cancelled))
     if gdal.Warp(target, binary, options=options) is None:
         check_cancelled(is_cancelled)
         raise InputError(f"Warping the {what} onto the stack failed: {gdal.GetLastErrorMsg()}")
@@ -183,14 +183,6 @@ def _raster_mask(path, grid, progress, is_cancelled):
     return InventoryMask(mask=mask, kind="raster", features=total,
                          features_in_grid=int(mask.sum()), pixels=int(mask.sum()),
                          warnings=warnings)
-
-
-def _callback(progress, is_cancelled):
-    def callback(complete, _message, _data):
-        progress(100.0 * complete)
-        return 0 if is_cancelled() else 1
-
-    return callback
 
 
 def balanced_samples(info, mask, size, seed=0, progress=no_progress,

@@ -2,14 +2,8 @@
 model card, data leakage; and the multi-model comparison (the paper's Table 2).
 Built on :mod:`.report`; the figures take plain lists, no TensorFlow."""
 
+from .metric_names import LOWER_IS_BETTER, METRIC_LABELS, METRIC_ORDER, metrics_rows
 from .report import Report, new_figure
-
-METRIC_ORDER = ("oa", "precision", "recall", "f1", "mcc", "kappa", "auc", "rmse", "mae",
-                "brier")
-METRIC_LABELS = {"oa": "OA", "precision": "Precision", "recall": "Recall", "f1": "F1",
-                 "mcc": "MCC", "kappa": "Kappa", "auc": "AUC", "rmse": "RMSE", "mae": "MAE",
-                 "brier": "Brier"}
-LOWER_IS_BETTER = {"rmse", "mae", "brier"}
 
 
 def curves_figure(history, best_epoch=None):
@@ -61,13 +55,9 @@ def confusion_figure(matrix):
     return fig
 
 
-def metrics_rows(values):
-    return [(METRIC_LABELS[name], values[name]) for name in METRIC_ORDER if name in values]
-
-
 def add_model_sections(report, card, metrics, roc, confusion, split="test"):
     if metrics:
-        report.table(["metric", "value"], metrics_rows(metrics),
+        report.table(["metric", "value"], metrics_rows(metrics, METRIC_LABELS),
                      title=f"Metrics on the {split} split", digits=4)
     if roc:
         report.figure(roc_figure([(card["model"], roc[0], roc[1], metrics.get("auc", 0))]),
@@ -116,26 +106,33 @@ def evaluation_report(path, card, metrics, roc, confusion, split, settings):
 
 
 def comparison_report(path, rows, curves, settings):
-    """``rows``: dicts with model, metrics, parameters, flops, seconds."""
+    """``rows``: :class:`.specs.ComparisonRow` (model, metrics, parameters, flops,
+    seconds); ``curves``: (model, fpr, tpr, auc) for :func:`roc_figure`."""
     report = Report("Model comparison (the paper's Table 2 for this data)")
     report.settings(settings)
     headers = ["model"] + [METRIC_LABELS[m] for m in METRIC_ORDER] + \
         ["parameters", "FLOPs/patch", "training s"]
-    best = {}
-    for name in METRIC_ORDER:
-        values = [r["metrics"].get(name) for r in rows if r["metrics"].get(name) is not None]
-        if values:
-            best[name] = min(values) if name in LOWER_IS_BETTER else max(values)
+    best = _best_values(rows)
     table = []
     for row in rows:
-        cells = [row["model"]]
+        cells = [row.model]
         for name in METRIC_ORDER:
-            value = row["metrics"].get(name)
+            value = row.metrics.get(name)
             text = "" if value is None else f"{value:.4f}"
             cells.append(text + (" ★" if value is not None and value == best.get(name) else ""))
-        cells += [row.get("parameters"), row.get("flops"), row.get("seconds")]
+        cells += [row.parameters, row.flops, row.seconds]
         table.append(cells)
     report.table(headers, table, title="Metrics on the test split (★ best per metric)")
     if curves:
         report.figure(roc_figure(curves), caption="ROC curves of all models, test split")
     return report.write(path)
+
+
+def _best_values(rows):
+    """``{metric: best value over rows}`` (lowest for errors, highest otherwise)."""
+    best = {}
+    for name in METRIC_ORDER:
+        values = [r.metrics.get(name) for r in rows if r.metrics.get(name) is not None]
+        if values:
+            best[name] = min(values) if name in LOWER_IS_BETTER else max(values)
+    return best

@@ -31,3 +31,13 @@ def check_cancelled(is_cancelled):
     """Raise :class:`CancelledError` when the user asked to stop."""
     if is_cancelled():
         raise CancelledError()
+
+
+def gdal_callback(progress, is_cancelled):
+    """A GDAL progress callback reporting 0..100 to ``progress``; it asks GDAL to
+    stop (returns 0) when ``is_cancelled()``."""
+    def callback(complete, _message, _data):
+        progress(100.0 * complete)
+        return 0 if is_cancelled() else 1
+
+    return callback

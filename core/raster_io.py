@@ -41,13 +41,28 @@ _GDAL_TYPES = {
 }
 
 
+def gis_order(srs):
+    """A copy of ``srs`` in x/y (easting/northing, lon/lat) axis order."""
+    srs = srs.Clone()
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def dataset_srs(dataset, missing):
+    """The CRS of a GDAL dataset in x/y axis order; :class:`InputError` with the
+    message ``missing`` when it has none."""
+    srs = dataset.GetSpatialRef()
+    if srs is None:
+        raise InputError(missing)
+    return gis_order(srs)
+
+
 def srs_from_epsg(code):
     """An :class:`osr.SpatialReference` for an EPSG code, in x/y (lon/lat) axis order."""
     srs = osr.SpatialReference()
     if srs.ImportFromEPSG(int(code)) != 0:
         raise InputError(f"Unknown EPSG code {code}.")
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    return srs
+    return gis_order(srs)
 
 
 def to_srs(crs):
@@ -62,8 +77,7 @@ def to_srs(crs):
     srs = osr.SpatialReference()
     if srs.SetFromUserInput(text) != 0:
         raise InputError(f"Unrecognised coordinate reference system: {text[:80]}")
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    return srs
+    return gis_order(srs)
 
 
 def to_wkt(crs):

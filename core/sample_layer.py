@@ -16,9 +16,10 @@ from osgeo import ogr, osr
 
 from .errors import InputError
 from .files import atomic_output
+from .specs.samples import SAMPLE_SPLITS
 
 FIELDS = ("label", "split", "row", "col")
-SPLITS = ("train", "validation", "test")
+SPLITS = SAMPLE_SPLITS
 _DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON",
             ".json": "GeoJSON", ".fgb": "FlatGeobuf", ".sqlite": "SQLite"}
 

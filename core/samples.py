@@ -16,9 +16,16 @@ import numpy as np
 
 from .errors import InputError
 from .progress import check_cancelled, never_cancelled, no_progress
+from .specs.samples import (
+    DEFAULT_PATCH_SIZE,
+    RATIOS,
+    SAMPLE_SPLITS,
+    SAMPLES_PER_CLASS,
+    SPLIT_METHODS,
+)
 
-SPLITS = ("train", "validation", "test")
-RANDOM, SPATIAL = 0, 1
+SPLITS = SAMPLE_SPLITS
+RANDOM, SPATIAL = (code for code, _ in SPLIT_METHODS)
 
 
 def pad_width(patch_size):
@@ -157,8 +164,94 @@ def clear_of_other_splits(split_map, patch_size):
     return keep
 
 
-def draw_samples(landslide_mask, valid_mask, patch_size=72, samples_per_class=10000,
-                 split_method=RANDOM, block_cells=None, ratios=(6, 2, 2),
+def _check_sizes(shape, patch_size, samples_per_class):
+    if patch_size < 1 or patch_size > min(shape):
+        raise InputError(f"PATCH_SIZE {patch_size} does not fit the stack ({shape[0]} rows x "
+                         f"{shape[1]} columns). Use a patch size up to {min(shape)}.")
+    if samples_per_class < 1:
+        raise InputError("SAMPLES_PER_CLASS must be at least 1.")
+
+
+def _candidates(landslide_mask, valid_mask, negative_buffer_cells):
+    """``(positives, negatives)``: valid landslide pixels, and valid pixels clear
+    of landslides by the buffer; :class:`InputError` when either is too scarce."""
+    positives = landslide_mask & valid_mask
+    if not positives.any():
+        raise InputError("No landslide pixel of the INVENTORY falls on a valid pixel of the "
+                         "STACK. Check that the inventory overlaps the stack.")
+    negatives = negative_candidates_mask(landslide_mask, valid_mask, negative_buffer_cells)
+    if negatives.sum() < 2:
+        raise InputError(f"Fewer than 2 valid non-landslide centres remain "
+                         f"({int(negatives.sum())}) with NEGATIVE_BUFFER of "
+                         f"{negative_buffer_cells} cells. Lower NEGATIVE_BUFFER.")
+    return positives, negatives
+
+
+def _part(flat, shape, label, splits):
+    """``(rows, cols, labels, splits)`` of drawn flat indices."""
+    rows, cols = np.unravel_index(flat, shape)
+    return rows, cols, np.full(len(flat), label, dtype=np.int8), splits
+
+
+def _draw_random(rng, classes, samples_per_class, per_split, shape, warnings, progress,
+                 is_cancelled):
+    """Parts for the random split: each class's centres drawn from the whole
+    area, then dealt to the splits in ``per_split`` numbers at random."""
+    parts = []
+    for label, candidates, what in classes:
+        flat = _draw(rng, np.flatnonzero(candidates), samples_per_class, what, warnings)
+        split_index = np.repeat(np.arange(3), per_split)
+        rng.shuffle(split_index)
+        parts.append(_part(flat, shape, label, np.asarray(SPLITS)[split_index]))
+        progress(10 + 40 * (2 - label))
+        check_cancelled(is_cancelled)
+    return parts
+
+
+def _draw_spatial(rng, classes, per_split, block_cells, ratios, patch_size, shape, warnings,
+                  progress, is_cancelled):
+    """Parts for the spatial-block split: each split's centres drawn from its own
+    blocks, away from the other splits' blocks by half a patch."""
+    if not block_cells or block_cells < 1:
+        raise InputError("BLOCK_SIZE must be positive for the spatial split.")
+    landslides = classes[0][1]  # classes: ((1, landslide pixels, …), (0, …))
+    split_map, grid = spatial_split_map(shape, int(block_cells), ratios, rng, landslides)
+    clear = clear_of_other_splits(split_map, patch_size)
+    progress(30)
+    parts = []
+    for split_index, split in enumerate(SPLITS):
+        check_cancelled(is_cancelled)
+        if per_split[split_index] == 0:
+            continue
+        area = clear & (split_map == split_index)
+        for label, candidates, what in classes:
+            pool = np.flatnonzero(candidates & area)
+            if len(pool) == 0:
+                raise InputError(
+                    f"The spatial split gives the {split} split no {what} pixels "
+                    f"({int((grid == split_index).sum())} of {grid.size} blocks of "
+                    f"{block_cells} cells; {int(candidates.sum())} {what} pixels in "
+                    "all). Use a smaller BLOCK_SIZE or different ratios.")
+            flat = _draw(rng, pool, per_split[split_index], f"{what} ({split})", warnings)
+            parts.append(_part(flat, shape, label, np.full(len(flat), split, dtype=object)))
+        progress(30 + 20 * (split_index + 1))
+    return parts
+
+
+def _ordered(parts):
+    """The parts joined and sorted by split, label (landslides first), row, column."""
+    rows, cols, labels, splits = (np.concatenate(column) for column in zip(*parts, strict=True))
+    splits = splits.astype(str)
+    split_rank = np.zeros(len(splits), dtype=np.int8)
+    for index, split in enumerate(SPLITS):
+        split_rank[splits == split] = index
+    order = np.lexsort((cols, rows, -labels, split_rank))
+    return rows[order], cols[order], labels[order], splits[order]
+
+
+def draw_samples(landslide_mask, valid_mask, patch_size=DEFAULT_PATCH_SIZE,
+                 samples_per_class=SAMPLES_PER_CLASS, split_method=RANDOM, block_cells=None,
+                 ratios=RATIOS,
                  negative_buffer_cells=0, seed=0, progress=no_progress,
                  is_cancelled=never_cancelled):
     """Draw balanced patch centres and split them.
@@ -171,83 +264,26 @@ def draw_samples(landslide_mask, valid_mask, patch_size=72, samples_per_class=10
     landslide_mask = np.asarray(landslide_mask, dtype=bool)
     valid_mask = np.asarray(valid_mask, dtype=bool)
     shape = valid_mask.shape
-    if patch_size < 1 or patch_size > min(shape):
-        raise InputError(f"PATCH_SIZE {patch_size} does not fit the stack ({shape[0]} rows x "
-                         f"{shape[1]} columns). Use a patch size up to {min(shape)}.")
-    if samples_per_class < 1:
-        raise InputError("SAMPLES_PER_CLASS must be at least 1.")
+    _check_sizes(shape, patch_size, samples_per_class)
     ratios = normalised_ratios(*ratios)
     rng = np.random.default_rng(seed)
     warnings = []
-
-    positives = landslide_mask & valid_mask
-    if not positives.any():
-        raise InputError("No landslide pixel of the INVENTORY falls on a valid pixel of the "
-                         "STACK. Check that the inventory overlaps the stack.")
-    negatives = negative_candidates_mask(landslide_mask, valid_mask, negative_buffer_cells)
-    if negatives.sum() < 2:
-        raise InputError(f"Fewer than 2 valid non-landslide centres remain "
-                         f"({int(negatives.sum())}) with NEGATIVE_BUFFER of "
-                         f"{negative_buffer_cells} cells. Lower NEGATIVE_BUFFER.")
+    positives, negatives = _candidates(landslide_mask, valid_mask, negative_buffer_cells)
     progress(10)
     check_cancelled(is_cancelled)
 
     per_split = _split_counts(samples_per_class, ratios)
-    rows, cols, labels, splits = [], [], [], []
+    classes = ((1, positives, "landslide"), (0, negatives, "non-landslide"))
     if split_method == RANDOM:
-        for label, candidates, what in ((1, positives, "landslide"),
-                                        (0, negatives, "non-landslide")):
-            flat = _draw(rng, np.flatnonzero(candidates), samples_per_class, what, warnings)
-            split_index = np.repeat(np.arange(3), per_split)
-            rng.shuffle(split_index)
-            r, c = np.unravel_index(flat, shape)
-            rows.append(r)
-            cols.append(c)
-            labels.append(np.full(len(flat), label, dtype=np.int8))
-            splits.append(np.asarray(SPLITS)[split_index])
-            progress(10 + 40 * (2 - label))
-            check_cancelled(is_cancelled)
+        parts = _draw_random(rng, classes, samples_per_class, per_split, shape, warnings,
+                             progress, is_cancelled)
     elif split_method == SPATIAL:
-        if not block_cells or block_cells < 1:
-            raise InputError("BLOCK_SIZE must be positive for the spatial split.")
-        split_map, grid = spatial_split_map(shape, int(block_cells), ratios, rng, positives)
-        clear = clear_of_other_splits(split_map, patch_size)
-        progress(30)
-        for split_index, split in enumerate(SPLITS):
-            check_cancelled(is_cancelled)
-            if per_split[split_index] == 0:
-                continue
-            area = clear & (split_map == split_index)
-            for label, candidates, what in ((1, positives, "landslide"),
-                                            (0, negatives, "non-landslide")):
-                pool = np.flatnonzero(candidates & area)
-                if len(pool) == 0:
-                    raise InputError(
-                        f"The spatial split gives the {split} split no {what} pixels "
-                        f"({int((grid == split_index).sum())} of {grid.size} blocks of "
-                        f"{block_cells} cells; {int(candidates.sum())} {what} pixels in "
-                        "all). Use a smaller BLOCK_SIZE or different ratios.")
-                flat = _draw(rng, pool, per_split[split_index], f"{what} ({split})",
-                             warnings)
-                r, c = np.unravel_index(flat, shape)
-                rows.append(r)
-                cols.append(c)
-                labels.append(np.full(len(flat), label, dtype=np.int8))
-                splits.append(np.full(len(flat), split, dtype=object))
-            progress(30 + 20 * (split_index + 1))
+        parts = _draw_spatial(rng, classes, per_split, block_cells, ratios, patch_size, shape,
+                              warnings, progress, is_cancelled)
     else:
-        raise InputError(f"SPLIT_METHOD must be 0 (random) or 1 (spatial blocks), "
-                         f"not {split_method}.")
-
-    rows = np.concatenate(rows)
-    cols = np.concatenate(cols)
-    labels = np.concatenate(labels)
-    splits = np.concatenate(splits).astype(str)
-    split_rank = np.zeros(len(splits), dtype=np.int8)
-    for index, split in enumerate(SPLITS):
-        split_rank[splits == split] = index
-    order = np.lexsort((cols, rows, -labels, split_rank))
-    rows, cols, labels, splits = rows[order], cols[order], labels[order], splits[order]
+        raise InputError(f"Split method must be '{RANDOM}' or '{SPATIAL}' (spatial blocks), "
+                         f"not '{split_method}'.")
+    rows, cols, labels, splits = _ordered(parts)
     progress(90)
     summary = summarise(rows, cols, labels, splits, patch_size, shape)
     progress(100)

@@ -62,8 +62,9 @@ class BandInfo:
 
 
 @dataclass
-class StackInfo:
-    """What :func:`read_stack_info` found in a stack (or plain GeoTIFF)."""
+class RasterGrid:
+    """A raster's file, grid and nodata value (what :func:`.inventory.inventory_mask`
+    needs: ``width``, ``height``, ``geotransform``, ``crs_wkt``)."""
 
     path: str
     width: int
@@ -71,6 +72,16 @@ class StackInfo:
     geotransform: tuple
     crs_wkt: str
     nodata: float | None
+
+    @property
+    def shape(self):
+        return (self.height, self.width)
+
+
+@dataclass
+class StackInfo(RasterGrid):
+    """What :func:`read_stack_info` found in a stack (or plain GeoTIFF)."""
+
     bands: list
     has_metadata: bool = True
     warnings: list = field(default_factory=list)
@@ -86,10 +97,6 @@ class StackInfo:
     @property
     def count(self):
         return len(self.bands)
-
-    @property
-    def shape(self):
-        return (self.height, self.width)
 
     @property
     def pixel_size(self):
@@ -374,14 +381,3 @@ def raster_output(path):
             raise InputError(f"Cannot write '{path}' as {driver}: {gdal.GetLastErrorMsg()}")
         copy = source = None
 
-
-def stack_summary(info):
-    """Rows for a report: one per band."""
-    rows = []
-    for band in info.bands:
-        rows.append([band.index, band.name, "categorical" if band.categorical else "continuous",
-                     ", ".join(str(v) for v in band.classes[:20])
-                     + ("…" if len(band.classes) > 20 else ""),
-                     "" if band.mean is None else f"{band.mean:.6g}",
-                     "" if band.std is None else f"{band.std:.6g}"])
-    return rows

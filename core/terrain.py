@@ -31,7 +31,7 @@ import numpy as np
 from osgeo import gdal
 
 from .errors import InputError
-from .progress import check_cancelled, never_cancelled, no_progress, scaled
+from .progress import check_cancelled, gdal_callback, never_cancelled, no_progress, scaled
 from .raster_io import GTIFF_OPTIONS
 from .stack import open_raster, raster_driver_for, raster_output, rows_per_block
 
@@ -41,6 +41,7 @@ SLOPE_NODATA = -9999.0
 DEGREE_SCALE = 111120.0  # metres per degree of latitude, gdaldem's suggestion
 ASPECT_COLOURS = [(200, 200, 200), (230, 0, 0), (255, 160, 0), (255, 255, 0), (0, 200, 0),
                   (0, 220, 220), (0, 120, 255), (0, 0, 200), (200, 0, 200)]
+FLAT_THRESHOLD = 1.0  # degrees: a gentler slope has no aspect (class 'flat')
 
 
 def classify_aspect(aspect, slope, flat_threshold, aspect_nodata=None, slope_nodata=None):
@@ -76,7 +77,93 @@ def _dem_scale(dataset, warnings):
     return 1.0
 
 
-def derive_terrain(dem, slope_path, aspect_path, flat_threshold=1.0,
+def _open_dem(dem, warnings):
+    """``(dataset, scale)``: the DEM's band 1 ready for ``gdaldem`` (float NaN
+    declared as nodata) and the horizontal-to-vertical unit scale."""
+    source = open_raster(dem, "DEM")
+    if source.GetGeoTransform(can_return_null=True) is None:
+        raise InputError(f"The DEM '{dem}' has no georeferencing; slope needs the cell size.")
+    if source.RasterCount > 1:
+        warnings.append(f"The DEM '{dem}' has {source.RasterCount} bands; band 1 is used.")
+    scale = _dem_scale(source, warnings)
+    band = source.GetRasterBand(1)
+    if band.GetNoDataValue() is None and band.DataType in (gdal.GDT_Float32, gdal.GDT_Float64):
+        # NaN cells count as nodata for gdaldem only when declared.
+        source = gdal.Translate("", source, format="VRT", bandList=[1], noData="nan")
+    return source, scale
+
+
+def _dem_processing(path, source, processing, failure, is_cancelled, **options):
+    """``gdal.DEMProcessing`` (Horn, edges computed) writing a GeoTIFF at ``path``;
+    :class:`InputError` starting with ``failure`` when it fails."""
+    dataset = gdal.DEMProcessing(path, source, processing, options=gdal.DEMProcessingOptions(
+        format="GTiff", computeEdges=True, alg="Horn", **options))
+    check_cancelled(is_cancelled)
+    if dataset is None:
+        raise InputError(f"{failure}: {gdal.GetLastErrorMsg()}")
+    return dataset
+
+
+def _classify(slope_ds, aspect_ds, flat_threshold, progress, is_cancelled):
+    """``(dataset, counts)``: the aspect classes as an in-memory Byte raster and the
+    number of cells per class."""
+    width, height = slope_ds.RasterXSize, slope_ds.RasterYSize
+    out = gdal.GetDriverByName("MEM").Create("", width, height, 1, gdal.GDT_Byte)
+    out.SetGeoTransform(slope_ds.GetGeoTransform())
+    out.SetProjection(slope_ds.GetProjection())
+    slope_band = slope_ds.GetRasterBand(1)
+    aspect_band = aspect_ds.GetRasterBand(1)
+    counts = np.zeros(len(ASPECT_CLASSES), dtype=np.int64)
+    rows_step = rows_per_block(width, 3)
+    for row in range(0, height, rows_step):
+        check_cancelled(is_cancelled)
+        rows = min(rows_step, height - row)
+        codes = classify_aspect(aspect_band.ReadAsArray(0, row, width, rows),
+                                slope_band.ReadAsArray(0, row, width, rows),
+                                flat_threshold, aspect_band.GetNoDataValue(),
+                                slope_band.GetNoDataValue())
+        counts += np.bincount(codes[codes != ASPECT_NODATA].ravel(),
+                              minlength=len(ASPECT_CLASSES))[:len(ASPECT_CLASSES)]
+        out.GetRasterBand(1).WriteArray(codes, 0, row)
+        progress(100.0 * (row + rows) / height)
+    return out, counts
+
+
+def _describe_aspect_band(band, flat_threshold):
+    """Nodata, class names (categories and ``CLASS_NAMES``), colours and the flat
+    threshold of the aspect-class band."""
+    band.SetNoDataValue(ASPECT_NODATA)
+    band.SetCategoryNames(ASPECT_CLASSES)
+    table = gdal.ColorTable()
+    for value, colour in enumerate(ASPECT_COLOURS):
+        table.SetColorEntry(value, (*colour, 255))
+    table.SetColorEntry(ASPECT_NODATA, (0, 0, 0, 0))
+    band.SetColorTable(table)
+    band.SetDescription("aspect")
+    band.SetMetadata({"CLASS_NAMES": ",".join(f"{v}={n}" for v, n in enumerate(ASPECT_CLASSES)),
+                      "FLAT_THRESHOLD": repr(float(flat_threshold))})
+
+
+def _write_aspect(path, classes, aspect_path):
+    """Copy the in-memory aspect classes to the GeoTIFF ``path``."""
+    written = gdal.GetDriverByName("GTiff").CreateCopy(path, classes, 0, list(GTIFF_OPTIONS))
+    if written is None:
+        raise InputError(f"Cannot write the aspect raster '{aspect_path}': "
+                         f"{gdal.GetLastErrorMsg()}")
+    written = None
+
+
+def _finish_slope(slope_ds):
+    """Name the slope band, compute its statistics and close it; returns
+    ``(min, max, mean, std)``."""
+    slope_band = slope_ds.GetRasterBand(1)
+    slope_band.SetDescription("slope")
+    stats = slope_band.ComputeStatistics(False)
+    slope_ds.FlushCache()
+    return stats
+
+
+def derive_terrain(dem, slope_path, aspect_path, flat_threshold=FLAT_THRESHOLD,
                    progress=no_progress, is_cancelled=never_cancelled):
     """Write slope (degrees, float32) and aspect classes (Byte) from ``dem``.
 
@@ -85,92 +172,31 @@ def derive_terrain(dem, slope_path, aspect_path, flat_threshold=1.0,
     """
     if flat_threshold < 0 or not math.isfinite(flat_threshold):
         raise InputError(f"The flat threshold must be 0 degrees or more (got {flat_threshold}).")
-    source = open_raster(dem, "DEM")
-    if source.GetGeoTransform(can_return_null=True) is None:
-        raise InputError(f"The DEM '{dem}' has no georeferencing; slope needs the cell size.")
     warnings = []
-    if source.RasterCount > 1:
-        warnings.append(f"The DEM '{dem}' has {source.RasterCount} bands; band 1 is used.")
-    scale = _dem_scale(source, warnings)
-    band = source.GetRasterBand(1)
-    if band.GetNoDataValue() is None and band.DataType in (gdal.GDT_Float32, gdal.GDT_Float64):
-        # NaN cells count as nodata for gdaldem only when declared.
-        source = gdal.Translate("", source, format="VRT", bandList=[1], noData="nan")
+    source, scale = _open_dem(dem, warnings)
     raster_driver_for(slope_path)  # fail early on an unknown extension
     raster_driver_for(aspect_path)
     folder = os.path.dirname(os.path.abspath(str(aspect_path))) or "."
 
-    def step(start, end):
-        part = scaled(progress, start, end)
-
-        def callback(complete, _message, _data):
-            part(100.0 * complete)
-            return 0 if is_cancelled() else 1
-
-        return callback
+    def callback(start, end):
+        return gdal_callback(scaled(progress, start, end), is_cancelled)
 
     with raster_output(slope_path) as slope_tmp, \
             raster_output(aspect_path) as aspect_tmp, \
             tempfile.TemporaryDirectory(prefix=".terrain_", dir=folder) as scratch:
-        slope_ds = gdal.DEMProcessing(
-            slope_tmp, source, "slope", options=gdal.DEMProcessingOptions(
-                format="GTiff", creationOptions=list(GTIFF_OPTIONS),
-                computeEdges=True, alg="Horn", slopeFormat="degree", scale=scale,
-                callback=step(0, 45)))
-        check_cancelled(is_cancelled)
-        if slope_ds is None:
-            raise InputError(f"Slope from the DEM '{dem}' failed: {gdal.GetLastErrorMsg()}")
-        raw_aspect_path = os.path.join(scratch, "aspect.tif")
-        aspect_raw = gdal.DEMProcessing(
-            raw_aspect_path, source, "aspect", options=gdal.DEMProcessingOptions(
-                format="GTiff", computeEdges=True, alg="Horn", callback=step(45, 80)))
-        check_cancelled(is_cancelled)
-        if aspect_raw is None:
-            raise InputError(f"Aspect from the DEM '{dem}' failed: {gdal.GetLastErrorMsg()}")
-
-        width, height = slope_ds.RasterXSize, slope_ds.RasterYSize
-        out = gdal.GetDriverByName("MEM").Create("", width, height, 1, gdal.GDT_Byte)
-        out.SetGeoTransform(slope_ds.GetGeoTransform())
-        out.SetProjection(slope_ds.GetProjection())
-        slope_band = slope_ds.GetRasterBand(1)
-        aspect_band = aspect_raw.GetRasterBand(1)
-        counts = np.zeros(len(ASPECT_CLASSES), dtype=np.int64)
-        rows_step = rows_per_block(width, 3)
-        classify_progress = scaled(progress, 80, 95)
-        for row in range(0, height, rows_step):
-            check_cancelled(is_cancelled)
-            rows = min(rows_step, height - row)
-            codes = classify_aspect(aspect_band.ReadAsArray(0, row, width, rows),
-                                    slope_band.ReadAsArray(0, row, width, rows),
-                                    flat_threshold, aspect_band.GetNoDataValue(),
-                                    slope_band.GetNoDataValue())
-            counts += np.bincount(codes[codes != ASPECT_NODATA].ravel(),
-                                  minlength=len(ASPECT_CLASSES))[:len(ASPECT_CLASSES)]
-            out.GetRasterBand(1).WriteArray(codes, 0, row)
-            classify_progress(100.0 * (row + rows) / height)
-        out_band = out.GetRasterBand(1)
-        out_band.SetNoDataValue(ASPECT_NODATA)
-        out_band.SetCategoryNames(ASPECT_CLASSES)
-        table = gdal.ColorTable()
-        for value, colour in enumerate(ASPECT_COLOURS):
-            table.SetColorEntry(value, (*colour, 255))
-        table.SetColorEntry(ASPECT_NODATA, (0, 0, 0, 0))
-        out_band.SetColorTable(table)
-        out_band.SetDescription("aspect")
-        out_band.SetMetadata({"CLASS_NAMES": ",".join(f"{v}={n}" for v, n in
-                                                      enumerate(ASPECT_CLASSES)),
-                              "FLAT_THRESHOLD": repr(float(flat_threshold))})
-        written = gdal.GetDriverByName("GTiff").CreateCopy(aspect_tmp, out, 0,
-                                                           list(GTIFF_OPTIONS))
-        if written is None:
-            raise InputError(f"Cannot write the aspect raster '{aspect_path}': "
-                             f"{gdal.GetLastErrorMsg()}")
-        written = None
-        slope_band.SetDescription("slope")
-        stats = slope_band.ComputeStatistics(False)
-        slope_ds.FlushCache()
-        slope_ds = None
-        aspect_raw = None
+        slope_ds = _dem_processing(
+            slope_tmp, source, "slope", f"Slope from the DEM '{dem}' failed", is_cancelled,
+            creationOptions=list(GTIFF_OPTIONS), slopeFormat="degree", scale=scale,
+            callback=callback(0, 45))
+        aspect_raw = _dem_processing(
+            os.path.join(scratch, "aspect.tif"), source, "aspect",
+            f"Aspect from the DEM '{dem}' failed", is_cancelled, callback=callback(45, 80))
+        classes, counts = _classify(slope_ds, aspect_raw, flat_threshold,
+                                    scaled(progress, 80, 95), is_cancelled)
+        _describe_aspect_band(classes.GetRasterBand(1), flat_threshold)
+        _write_aspect(aspect_tmp, classes, aspect_path)
+        stats = _finish_slope(slope_ds)
+        slope_ds = aspect_raw = classes = None
     progress(100)
     return {"slope": str(slope_path), "aspect": str(aspect_path),
             "slope_min": stats[0], "slope_max": stats[1], "slope_mean": stats[2],

@@ -5,7 +5,9 @@ Usage::
     .venv/bin/python engine/launcher.py list
     .venv/bin/python engine/launcher.py COMMAND [--params JSON_OR_FILE] [--human]
 
-``--params`` takes a JSON object or the path of a JSON file. Without
+``--params`` takes a JSON object or the path of a JSON file; it is read into
+the command's spec (``core/specs``: names, types, ranges and choices checked
+there) and the command receives the validated spec. Without
 ``--human`` the engine speaks the JSON-lines protocol of :mod:`.protocol` on
 stdout; with it, plain text. Exit status: 0 success, 1 error, 2 bad usage,
 130 cancelled. The first info line names TensorFlow's version and the device.
@@ -69,8 +71,7 @@ def main(argv=None):
         described = device.describe()
         reporter.info(f"Engine: TensorFlow {described['tensorflow']} "
                       f"(Keras {described['keras']}) on {described['device']}")
-        module = commands.load(args.command)
-        result = module.run(params, reporter)
+        result = commands.run_command(args.command, params, reporter)
     except CancelledError as exc:
         reporter.error(str(exc))
         return EXIT_CANCELLED
@@ -86,5 +87,5 @@ def main(argv=None):
         return EXIT_ERROR
     # A command that stopped early on cancel but kept something (e.g. the best
     # model so far) returns normally with ``"cancelled": true`` in its result.
-    reporter.result(result if result is not None else {})
+    reporter.result(result.to_json() if hasattr(result, "to_json") else (result or {}))
     return EXIT_OK

@@ -2,17 +2,14 @@
 
 All metrics are on one split, for the landslide class (label 1), with class
 predictions at probability >= 0.5. RMSE, MAE and Brier score are of the
-landslide probability against the 0/1 label. Returned as fractions.
+landslide probability against the 0/1 label. Returned as fractions. Their
+names, order and labels: :mod:`..core.metric_names`.
 """
 
 import numpy as np
 from sklearn import metrics as skm
 
-METRICS = ("oa", "precision", "recall", "f1", "mcc", "kappa", "auc", "rmse", "mae", "brier")
-LABELS = {"oa": "Overall accuracy", "precision": "Precision", "recall": "Recall",
-          "f1": "F1 score", "mcc": "Matthews correlation (MCC)", "kappa": "Cohen's kappa",
-          "auc": "AUC (ROC)", "rmse": "RMSE", "mae": "MAE", "brier": "Brier score"}
-HIGHER_IS_BETTER = {name: name not in ("rmse", "mae", "brier") for name in METRICS}
+from ..core.metric_names import metric_lines
 
 
 def evaluate(y_true, probability, threshold=0.5):
@@ -49,3 +46,9 @@ def confusion(y_true, probability, threshold=0.5):
     predicted = (np.asarray(probability) >= threshold).astype(int)
     return skm.confusion_matrix(np.asarray(y_true).astype(int), predicted,
                                 labels=[0, 1]).tolist()
+
+
+def report_metrics(reporter, values, split):
+    """Log one line per metric of ``values`` (``"test Overall accuracy: 0.9120"``)."""
+    for line in metric_lines(values, split):
+        reporter.info(line)

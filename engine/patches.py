@@ -20,6 +20,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..core.errors import InputError
+from ..core.running_stats import RunningStats
 from ..core.samples import pad_width
 
 
@@ -108,22 +109,11 @@ def training_statistics(stack, rows, cols, max_patches=2000, seed=0):
     index = np.arange(len(rows))
     if len(index) > max_patches:
         index = rng.choice(index, size=max_patches, replace=False)
-    total = np.zeros(stack.bands)
-    total_sq = np.zeros(stack.bands)
-    count = np.zeros(stack.bands)
+    stats = RunningStats(stack.bands)
     for start in range(0, len(index), 256):
         chunk = index[start:start + 256]
-        values = stack.patches(np.asarray(rows)[chunk], np.asarray(cols)[chunk])
-        values = values.reshape(-1, stack.bands).astype(np.float64)
-        finite = np.isfinite(values)
-        total += np.where(finite, values, 0).sum(0)
-        total_sq += np.where(finite, values ** 2, 0).sum(0)
-        count += finite.sum(0)
-    count = np.maximum(count, 1)
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 0))
-    std[std < 1e-12] = 1.0
-    return mean.tolist(), std.tolist()
+        stats.add(stack.patches(np.asarray(rows)[chunk], np.asarray(cols)[chunk]))
+    return stats.normalisation()
 
 
 def augment(batch, rng, scale_range=(0.9, 1.1)):

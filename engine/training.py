@@ -1,15 +1,21 @@
 """Train one model on a samples layer + stack, the paper's way.
 
-Cross-entropy with label smoothing on a 2-class softmax; SGD (lr 0.001, batch
-16, 100 epochs) by default; the best model by validation accuracy is the one
-kept. Normalisation statistics come from the training split and travel with
-the model in its card. Cancel stops within a batch and keeps the best model so
-far; the output appears only when complete (temp file + rename).
+Cross-entropy with label smoothing on a 2-class softmax; the settings and their
+defaults (the paper's: SGD, lr 0.001, batch 16, 100 epochs) are those of
+:class:`..core.specs.TrainSpec`. The best model by validation accuracy is the
+one kept. Normalisation statistics come from the training split and travel
+with the model in its card. Cancel stops within a batch and keeps the best
+model so far; the output appears only when complete (temp file + rename).
+
+Phases of :func:`train`: :func:`prepare` (samples, patches, statistics),
+:func:`build` (model + optimizer), :func:`run_epochs` (one :func:`fit_epoch`
+and the keep-best rule per epoch) and :func:`save_best` (model + card).
 """
 
 import os
 import platform
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,10 +23,81 @@ from ..core import model_card
 from ..core.errors import InputError
 from ..core.files import atomic_output, ensure_writable_dir
 from ..core.sample_layer import select_split, validate_samples
+from ..core.specs import TrainOutcome
+from ..core.specs.samples import DEFAULT_PATCH_SIZE
+from ..core.specs.training import OPTIMIZERS
 from . import metrics
 from .patches import PaddedStack, batches, tf_dataset, training_statistics
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+# Optimizer code (``core.specs.training.OPTIMIZERS``) -> Keras class and options.
+KERAS_OPTIMIZERS = {"sgd": ("SGD", {"momentum": 0.9}), "adam": ("Adam", {}),
+                    "adamw": ("AdamW", {"weight_decay": 1e-4})}
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc")
+
+
+@dataclass
+class Prepared:
+    """The data of one training run: patches, splits and normalisation."""
+
+    stack: PaddedStack
+    train: tuple  # (rows, cols, labels) of the training split
+    validation: tuple  # the same of the validation split
+    mean: list
+    std: list
+    patch_size: int
+    batch_size: int  # the spec's, clamped to the training set
+    hparams: dict  # the model's hyper-parameters, defaults resolved
+    summary: dict | None  # the samples' summary (patch size as used)
+
+
+@dataclass
+class EpochLog:
+    """What the epoch loop did: history and the best (kept) epoch."""
+
+    history: dict = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
+    best_epoch: int = 0
+    best_val_accuracy: float = -1.0
+    epochs_run: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    def add(self, scores):
+        for key in HISTORY_KEYS:
+            self.history[key].append(scores[key])
+        self.epochs_run += 1
+
+    def keep_if_best(self, model, path):
+        """The paper's rule: save the model of the best validation accuracy so far."""
+        accuracy = self.history["val_accuracy"][-1]
+        if accuracy <= self.best_val_accuracy:
+            return False
+        self.best_val_accuracy, self.best_epoch = accuracy, self.epochs_run
+        model.save(path)
+        return True
+
+
+@dataclass
+class RunFacts:
+    """What the model card records beyond the spec."""
+
+    stack_info: object
+    data: Prepared
+    log: EpochLog
+    parameters: int
+
+
+@dataclass
+class Trained:
+    """What :func:`train` returns, the same shape whether cancelled or not:
+    ``outcome`` (the command's result, without the test metrics) and the live
+    objects the test-split evaluation needs (``keras_model`` is None when
+    cancelled before the first epoch finished)."""
+
+    outcome: TrainOutcome
+    keras_model: object = None
+    stack: PaddedStack | None = None
+    mean: list | None = None
+    std: list | None = None
 
 
 def plugin_version():
@@ -41,17 +118,15 @@ def configure_determinism(seed):
     tf.config.experimental.enable_op_determinism()
 
 
-def make_optimizer(name, learning_rate):
+def make_optimizer(code, learning_rate):
+    """The Keras optimizer of ``code`` (one of ``core.specs.training.OPTIMIZERS``)."""
+    if code not in KERAS_OPTIMIZERS:
+        raise InputError(f"Optimizer must be one of "
+                         f"{', '.join(c for c, _ in OPTIMIZERS)}, not '{code}'.")
     import keras
 
-    name = name.lower()
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=learning_rate)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=1e-4)
-    raise InputError(f"OPTIMIZER must be one of {', '.join(OPTIMIZERS)}, not '{name}'.")
+    name, options = KERAS_OPTIMIZERS[code]
+    return getattr(keras.optimizers, name)(learning_rate=learning_rate, **options)
 
 
 def predict_probability(model, stack, rows, cols, mean, std, batch_size=256):
@@ -72,122 +147,163 @@ def _format_time(seconds):
     return f"{seconds} s"
 
 
-def train(stack_info, samples, model_name, output_model, reporter, epochs=100, batch_size=16,
-          learning_rate=0.001, optimizer="sgd", label_smoothing=0.1, augment=True,
-          patience=0, seed=0, hparams=None, cache_dir=None, progress_range=(0, 100),
-          samples_summary=None):
-    """Train and save the best model; return a dict of history, metrics and card.
+def train(spec, stack_info, samples, reporter, samples_summary=None, progress_range=(0, 100)):
+    """Train the model of ``spec`` (a validated :class:`..core.specs.TrainSpec`) and
+    save the best epoch's model with its card; return a :class:`Trained`.
 
     ``samples`` is ``(rows, cols, labels, splits)``. ``reporter`` has progress,
     info, warning and is_cancelled (the engine protocol's Reporter).
     """
-    import keras
-
-    from ..models import build_model, resolve_hparams
-
-    if not str(output_model).lower().endswith(".keras"):
-        raise InputError(f"OUTPUT_MODEL must be a .keras file, not '{output_model}'.")
-    ensure_writable_dir(os.path.dirname(os.path.abspath(output_model)),
-                        "folder of OUTPUT_MODEL")
-    rows, cols, labels, splits = validate_samples(*samples, shape=stack_info.shape)
-    train_rows, train_cols, train_labels = select_split(rows, cols, labels, splits, "train")
-    val_rows, val_cols, val_labels = select_split(rows, cols, labels, splits, "validation")
-    if batch_size > len(train_rows):
-        reporter.warning(f"BATCH_SIZE {batch_size} is larger than the training set "
-                         f"({len(train_rows)} samples); using {len(train_rows)}.")
-        batch_size = len(train_rows)
+    data = prepare(spec, stack_info, samples, reporter, samples_summary)
+    model = build(spec, data, stack_info.count, reporter)
+    best_path = _best_path(spec.output_model)
     try:
-        hparams = resolve_hparams(model_name, **(hparams or {}))
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    patch_size = int(samples_summary.get("patch_size")) if samples_summary and \
-        samples_summary.get("patch_size") else None
-    patch_size = patch_size or int(hparams.pop("patch", 0) or 0) or 72
-    start, end = progress_range
-    span = end - start
-
-    configure_determinism(seed)
-    reporter.info(f"Preparing patches ({patch_size} x {patch_size} x {stack_info.count})")
-    stack = PaddedStack(stack_info.path, patch_size, cache_dir=cache_dir,
-                        is_cancelled=reporter.is_cancelled)
-    mean, std = training_statistics(stack, train_rows, train_cols, seed=seed)
-    try:
-        model = build_model(model_name, (patch_size, patch_size, stack_info.count), **hparams)
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    model.compile(optimizer=make_optimizer(optimizer, learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
-                  metrics=["accuracy"])
-    reporter.info(f"Model {model_name}: {model.count_params():,} parameters; "
-                  f"{len(train_rows)} training and {len(val_rows)} validation samples; "
-                  f"batch {batch_size}, {optimizer.upper()} lr {learning_rate}, "
-                  f"label smoothing {label_smoothing}, augmentation "
-                  f"{'on' if augment else 'off'}")
-
-    steps_per_epoch = -(-len(train_rows) // batch_size)
-    cancel = _CancelCallback(reporter, start, span, epochs, steps_per_epoch)
-    history = {key: [] for key in ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc")}
-    best = {"val_accuracy": -1.0, "epoch": 0}
-    tmp_dir = os.path.dirname(os.path.abspath(output_model))
-    best_path = os.path.join(tmp_dir, f".{os.path.basename(output_model)}.best.keras")
-    started = time.monotonic()
-    epochs_run = 0
-    try:
-        for epoch in range(epochs):
-            cancel.epoch = epoch
-            dataset = tf_dataset(stack, train_rows, train_cols, train_labels, mean, std,
-                                 batch_size, True, seed, epoch, augment_batches=augment)
-            fit = model.fit(dataset, epochs=1, verbose=0, callbacks=[cancel], shuffle=False)
-            if cancel.stopped and not fit.history.get("loss"):
-                break
-            val_p = predict_probability(model, stack, val_rows, val_cols, mean, std)
-            val = metrics.evaluate(val_labels, val_p)
-            val_loss = _smoothed_cross_entropy(val_labels, val_p, label_smoothing)
-            history["loss"].append(float(fit.history["loss"][-1]))
-            history["accuracy"].append(float(fit.history["accuracy"][-1]))
-            history["val_loss"].append(val_loss)
-            history["val_accuracy"].append(val["oa"])
-            history["val_auc"].append(val["auc"])
-            epochs_run = epoch + 1
-            elapsed = time.monotonic() - started
-            improved = val["oa"] > best["val_accuracy"]
-            if improved:
-                best = {"val_accuracy": val["oa"], "epoch": epochs_run}
-                model.save(best_path)
-            remaining = elapsed / epochs_run * (epochs - epochs_run)
-            reporter.info(
-                f"epoch {epochs_run}/{epochs}: loss {history['loss'][-1]:.4f} "
-                f"acc {history['accuracy'][-1]:.4f} | val loss {val_loss:.4f} "
-                f"acc {val['oa']:.4f} auc {val['auc']:.4f}"
-                f"{' (best)' if improved else ''} | {_format_time(elapsed)} elapsed, "
-                f"~{_format_time(remaining)} left")
-            reporter.progress(start + span * epochs_run / epochs)
-            if cancel.stopped:
-                break
-            if patience and epochs_run - best["epoch"] >= patience:
-                reporter.info(f"Early stopping: no better validation accuracy for "
-                              f"{patience} epochs.")
-                break
-        if best["epoch"] == 0:
-            if os.path.exists(best_path):
-                os.remove(best_path)
-            return {"cancelled": True, "model": None, "epochs_run": 0}
-        training_seconds = time.monotonic() - started
-        best_model = keras.saving.load_model(best_path)
-        card = _card(stack_info, model_name, hparams, patch_size, mean, std, seed, epochs,
-                     batch_size, learning_rate, optimizer, label_smoothing, augment, patience,
-                     best, epochs_run, training_seconds, samples_summary,
-                     len(train_rows), len(val_rows), best_model.count_params())
-        with atomic_output(output_model) as tmp:
-            os.replace(best_path, tmp)
-            model_card.write_card(tmp, card)
+        log = run_epochs(spec, model, data, best_path, reporter, progress_range)
+        if log.best_epoch == 0:
+            return Trained(TrainOutcome(cancelled=True), None, data.stack, data.mean,
+                           data.std)
+        return save_best(spec, stack_info, data, log, best_path)
     finally:
         if os.path.exists(best_path):
             os.remove(best_path)
-    return {"cancelled": cancel.stopped, "model": output_model, "history": history,
-            "best_epoch": best["epoch"], "epochs_run": epochs_run, "card": card,
-            "keras_model": best_model, "stack": stack, "mean": mean, "std": std,
-            "training_seconds": training_seconds}
+
+
+def prepare(spec, stack_info, samples, reporter, samples_summary=None):
+    """Check the samples and output; split, patch size, hyper-parameters, the
+    padded stack and the training split's normalisation statistics."""
+    ensure_writable_dir(os.path.dirname(os.path.abspath(spec.output_model)),
+                        "folder of OUTPUT_MODEL")
+    rows, cols, labels, splits = validate_samples(*samples, shape=stack_info.shape)
+    train_split = select_split(rows, cols, labels, splits, "train")
+    validation = select_split(rows, cols, labels, splits, "validation")
+    batch_size = spec.batch_size
+    if batch_size > len(train_split[0]):
+        reporter.warning(f"BATCH_SIZE {batch_size} is larger than the training set "
+                         f"({len(train_split[0])} samples); using {len(train_split[0])}.")
+        batch_size = len(train_split[0])
+    hparams = _resolve_hparams(spec.model, spec.hparams)
+    summary = samples_summary
+    if spec.patch_size:
+        summary = dict(summary or {}, patch_size=spec.patch_size)
+    patch_size = int((summary or {}).get("patch_size") or DEFAULT_PATCH_SIZE)
+
+    configure_determinism(spec.seed)
+    reporter.info(f"Preparing patches ({patch_size} x {patch_size} x {stack_info.count})")
+    stack = PaddedStack(stack_info.path, patch_size, cache_dir=spec.cache_dir,
+                        is_cancelled=reporter.is_cancelled)
+    mean, std = training_statistics(stack, train_split[0], train_split[1], seed=spec.seed)
+    return Prepared(stack, train_split, validation, mean, std, patch_size, batch_size,
+                    hparams, summary)
+
+
+def _resolve_hparams(model_name, hparams):
+    from ..models import resolve_hparams
+
+    try:
+        return resolve_hparams(model_name, **(hparams or {}))
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def build(spec, data, bands, reporter):
+    """The compiled Keras model of ``spec`` for ``data``'s patches."""
+    import keras
+
+    from ..models import build_model
+
+    try:
+        model = build_model(spec.model, (data.patch_size, data.patch_size, bands),
+                            **data.hparams)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(
+                      label_smoothing=spec.label_smoothing),
+                  metrics=["accuracy"])
+    reporter.info(f"Model {spec.model}: {model.count_params():,} parameters; "
+                  f"{len(data.train[0])} training and {len(data.validation[0])} validation "
+                  f"samples; batch {data.batch_size}, {spec.optimizer.upper()} lr "
+                  f"{spec.learning_rate}, label smoothing {spec.label_smoothing}, "
+                  f"augmentation {'on' if spec.augment else 'off'}")
+    return model
+
+
+def _best_path(output_model):
+    """The checkpoint of the best epoch, hidden beside the output."""
+    folder = os.path.dirname(os.path.abspath(output_model))
+    return os.path.join(folder, f".{os.path.basename(output_model)}.best.keras")
+
+
+def run_epochs(spec, model, data, best_path, reporter, progress_range):
+    """The epoch loop: fit, validate, keep the best; stop on cancel or patience."""
+    start, end = progress_range
+    steps_per_epoch = -(-len(data.train[0]) // data.batch_size)
+    cancel = _CancelCallback(reporter, start, end - start, spec.epochs, steps_per_epoch)
+    log = EpochLog()
+    started = time.monotonic()
+    for epoch in range(spec.epochs):
+        cancel.epoch = epoch
+        scores = fit_epoch(spec, model, data, epoch, cancel)
+        if scores is None:
+            break
+        log.add(scores)
+        elapsed = time.monotonic() - started
+        improved = log.keep_if_best(model, best_path)
+        reporter.info(_epoch_line(spec.epochs, log, improved, elapsed))
+        reporter.progress(start + (end - start) * log.epochs_run / spec.epochs)
+        if cancel.stopped:
+            break
+        if spec.patience and log.epochs_run - log.best_epoch >= spec.patience:
+            reporter.info(f"Early stopping: no better validation accuracy for "
+                          f"{spec.patience} epochs.")
+            break
+    log.seconds = time.monotonic() - started
+    log.cancelled = cancel.stopped
+    return log
+
+
+def fit_epoch(spec, model, data, epoch, cancel):
+    """Fit one epoch and score the validation split: ``{history key: value}``, or
+    None when cancel came before a batch finished."""
+    rows, cols, labels = data.train
+    dataset = tf_dataset(data.stack, rows, cols, labels, data.mean, data.std,
+                         data.batch_size, True, spec.seed, epoch, augment_batches=spec.augment)
+    fit = model.fit(dataset, epochs=1, verbose=0, callbacks=[cancel], shuffle=False)
+    if cancel.stopped and not fit.history.get("loss"):
+        return None
+    val_rows, val_cols, val_labels = data.validation
+    val_p = predict_probability(model, data.stack, val_rows, val_cols, data.mean, data.std)
+    val = metrics.evaluate(val_labels, val_p)
+    return {"loss": float(fit.history["loss"][-1]),
+            "accuracy": float(fit.history["accuracy"][-1]),
+            "val_loss": _smoothed_cross_entropy(val_labels, val_p, spec.label_smoothing),
+            "val_accuracy": val["oa"], "val_auc": val["auc"]}
+
+
+def _epoch_line(epochs, log, improved, elapsed):
+    history = log.history
+    remaining = elapsed / log.epochs_run * (epochs - log.epochs_run)
+    return (f"epoch {log.epochs_run}/{epochs}: loss {history['loss'][-1]:.4f} "
+            f"acc {history['accuracy'][-1]:.4f} | val loss {history['val_loss'][-1]:.4f} "
+            f"acc {history['val_accuracy'][-1]:.4f} auc {history['val_auc'][-1]:.4f}"
+            f"{' (best)' if improved else ''} | {_format_time(elapsed)} elapsed, "
+            f"~{_format_time(remaining)} left")
+
+
+def save_best(spec, stack_info, data, log, best_path):
+    """Write the best epoch's model with its card to the output; the result."""
+    import keras
+
+    best_model = keras.saving.load_model(best_path)
+    card = _card(spec, RunFacts(stack_info, data, log, best_model.count_params()))
+    with atomic_output(spec.output_model) as tmp:
+        os.replace(best_path, tmp)
+        model_card.write_card(tmp, card)
+    outcome = TrainOutcome(cancelled=log.cancelled, model=spec.output_model,
+                           history=log.history, best_epoch=log.best_epoch,
+                           epochs_run=log.epochs_run, card=card,
+                           training_seconds=log.seconds)
+    return Trained(outcome, best_model, data.stack, data.mean, data.std)
 
 
 def _smoothed_cross_entropy(labels, probability, smoothing):
@@ -196,40 +312,45 @@ def _smoothed_cross_entropy(labels, probability, smoothing):
     return float(-np.mean(np.sum(target * np.log(p), axis=1)))
 
 
-def _card(stack_info, model_name, hparams, patch_size, mean, std, seed, epochs, batch_size,
-          learning_rate, optimizer, label_smoothing, augment, patience, best, epochs_run,
-          training_seconds, samples_summary, n_train, n_val, parameters):
+def _card(spec, facts):
+    """The model card of a training run of ``spec`` (:mod:`..core.model_card`)."""
     import keras
     import tensorflow as tf
 
     from .device import describe
 
-    device = describe()
+    data, log, info = facts.data, facts.log, facts.stack_info
     return {
         "plugin_version": plugin_version(),
-        "model": model_name,
-        "hparams": hparams,
-        "parameters": int(parameters),
-        "patch_size": patch_size,
-        "factors": stack_info.names,
-        "categorical": stack_info.categorical,
-        "classes": {band.name: band.classes for band in stack_info.bands if band.categorical},
-        "normalisation": {"mean": mean, "std": std, "source": "training split patches"},
+        "model": spec.model,
+        "hparams": data.hparams,
+        "parameters": int(facts.parameters),
+        "patch_size": data.patch_size,
+        "factors": info.names,
+        "categorical": info.categorical,
+        "classes": {band.name: band.classes for band in info.bands if band.categorical},
+        "normalisation": {"mean": data.mean, "std": data.std,
+                          "source": "training split patches"},
         "border_rule": "reflect padding of half a patch at the raster edge; nodata -> 0 "
                        "after normalisation",
-        "training": {"epochs": epochs, "epochs_run": epochs_run, "best_epoch": best["epoch"],
-                     "best_val_accuracy": best["val_accuracy"], "batch_size": batch_size,
-                     "learning_rate": learning_rate, "optimizer": optimizer,
-                     "label_smoothing": label_smoothing, "augment": augment,
-                     "early_stopping_patience": patience, "seed": seed,
-                     "seconds": round(training_seconds, 2)},
-        "data": {"stack": os.path.abspath(stack_info.path), "train_samples": n_train,
-                 "validation_samples": n_val, "samples_summary": samples_summary},
-        "device": device["device"],
+        "training": _training_facts(spec, data, log),
+        "data": {"stack": os.path.abspath(info.path), "train_samples": len(data.train[0]),
+                 "validation_samples": len(data.validation[0]),
+                 "samples_summary": data.summary},
+        "device": describe()["device"],
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                      "python": platform.python_version(), "numpy": np.__version__},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def _training_facts(spec, data, log):
+    return {"epochs": spec.epochs, "epochs_run": log.epochs_run,
+            "best_epoch": log.best_epoch, "best_val_accuracy": log.best_val_accuracy,
+            "batch_size": data.batch_size, "learning_rate": spec.learning_rate,
+            "optimizer": spec.optimizer, "label_smoothing": spec.label_smoothing,
+            "augment": spec.augment, "early_stopping_patience": spec.patience,
+            "seed": spec.seed, "seconds": round(log.seconds, 2)}
 
 
 class _CancelCallback:

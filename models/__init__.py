@@ -38,10 +38,6 @@ def display_name(name):
     return _entry(name)[1]
 
 
-def model_description(name):
-    return _entry(name)[3]
-
-
 def default_hparams(name):
     """A (deep) copy of the default hyper-parameters of model ``name``."""
     return copy.deepcopy(_entry(name)[2])

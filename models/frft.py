@@ -107,13 +107,6 @@ def dfrft_matrix(n, a):
     return (vecs * phase[None, :]) @ vecs.T
 
 
-def dfrft_real_imag(n, a):
-    """``(cos part, sin part)``: real matrices with ``F^a = C + 1j * S``."""
-    vecs, orders = hermite_gauss_basis(n)
-    theta = -0.5 * np.pi * float(a) * orders
-    return (vecs * np.cos(theta)) @ vecs.T, (vecs * np.sin(theta)) @ vecs.T
-
-
 def dfrft(x, a, axis=-1):
     """The DFrFT of order ``a`` of ``x`` along ``axis`` (complex result)."""
     x = np.asarray(x)

@@ -33,12 +33,11 @@ DEFAULTS = {
 }
 
 
-def build(input_shape, patch_size, hidden_dim, num_layers, mlp_dim, representation_size,
-          dropout, order, trainable_order):
+def build(input_shape, order, trainable_order, **skeleton):
+    """FrIT: the ViT skeleton (``skeleton``: the DEFAULTS above other than the
+    orders, see :func:`.vit.build_vit_like`) with a fractional Fourier mixer."""
     from .vit import build_vit_like
 
-    return build_vit_like(
-        "frit", input_shape, patch_size=patch_size, hidden_dim=hidden_dim,
-        num_layers=num_layers, mlp_dim=mlp_dim, representation_size=representation_size,
-        dropout=dropout, mixer_args={"mixer": "frft", "frft_order": float(order),
-                                     "trainable_order": bool(trainable_order)})
+    return build_vit_like("frit", input_shape, mixer_args={
+        "mixer": "frft", "frft_order": float(order),
+        "trainable_order": bool(trainable_order)}, **skeleton)

@@ -25,6 +25,14 @@ from .frft import hermite_gauss_basis
 PACKAGE = "landslide"
 
 
+def _with_initializers(config, **initializers):
+    """``config`` (a layer's ``get_config()``) with the Keras ``initializers``
+    serialized under their constructor argument names."""
+    config.update({name: keras.initializers.serialize(initializer)
+                   for name, initializer in initializers.items()})
+    return config
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ClassToken(keras.layers.Layer):
     """Prepend a learnable class token: ``(B, n, d) -> (B, n + 1, d)``.
@@ -51,9 +59,7 @@ class ClassToken(keras.layers.Layer):
         return (input_shape[0], n, input_shape[2])
 
     def get_config(self):
-        config = super().get_config()
-        config["initializer"] = keras.initializers.serialize(self.initializer)
-        return config
+        return _with_initializers(super().get_config(), initializer=self.initializer)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -100,9 +106,7 @@ class PositionEmbedding(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        config = super().get_config()
-        config["initializer"] = keras.initializers.serialize(self.initializer)
-        return config
+        return _with_initializers(super().get_config(), initializer=self.initializer)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -229,9 +233,8 @@ class SeqPool(keras.layers.Layer):
         return 2 * n * d + n + 5 * n + 2 * n * d
 
     def get_config(self):
-        config = super().get_config()
-        config["kernel_initializer"] = keras.initializers.serialize(self.kernel_initializer)
-        return config
+        return _with_initializers(super().get_config(),
+                                  kernel_initializer=self.kernel_initializer)
 
 
 CUSTOM_LAYERS = {cls.__name__: cls for cls in

@@ -32,13 +32,12 @@ DEFAULTS = {
 }
 
 
-def build(input_shape, patch_size, hidden_dim, num_layers, num_heads, mlp_dim,
-          representation_size, dropout, attention_dropout):
-    return build_vit_like(
-        "vit", input_shape, patch_size=patch_size, hidden_dim=hidden_dim,
-        num_layers=num_layers, mlp_dim=mlp_dim, representation_size=representation_size,
-        dropout=dropout, mixer_args={"mixer": "attention", "num_heads": int(num_heads),
-                                     "attention_dropout": float(attention_dropout)})
+def build(input_shape, num_heads, attention_dropout, **skeleton):
+    """ViT: the skeleton (``skeleton``: the DEFAULTS above other than the attention's,
+    see :func:`build_vit_like`) with multi-head self-attention as the mixer."""
+    return build_vit_like("vit", input_shape, mixer_args={
+        "mixer": "attention", "num_heads": int(num_heads),
+        "attention_dropout": float(attention_dropout)}, **skeleton)
 
 
 def build_vit_like(name, input_shape, patch_size, hidden_dim, num_layers, mlp_dim,

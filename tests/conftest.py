@@ -6,7 +6,8 @@
 - the plugin folder (whatever its name on disk) is registered as the package
   ``landslide_susceptibility`` and exposed to QGIS through a plugin path;
 - fixtures: Processing with our provider, a small sample area, the real
-  Ecuador data (skipped when absent), and a ``qgis_process.bin`` runner.
+  Ecuador data (skipped when absent), a ``qgis_process.bin`` runner, and a
+  fake engine reporter for running engine commands in-process.
 """
 
 import ctypes
@@ -143,3 +144,28 @@ def small_samples(small_stack, sample_area, tmp_path_factory):
     build_samples(small_stack, sample_area["files"]["landslides"], path, patch_size=16,
                   samples_per_class=60, seed=0)
     return path
+
+
+class FakeReporter:
+    """The engine's reporter for a command run in-process: keeps the info and
+    warning messages, ignores progress, never cancels."""
+
+    def __init__(self):
+        self.messages = []
+
+    def progress(self, value):
+        pass
+
+    def info(self, message):
+        self.messages.append(message)
+
+    warning = info
+
+    def is_cancelled(self):
+        return False
+
+
+@pytest.fixture
+def fake_reporter():
+    """A fresh :class:`FakeReporter`."""
+    return FakeReporter()

@@ -1,4 +1,4 @@
-"""Susceptibility classes: core/classification.py, the engine command ``classify``
+"""Susceptibility classes: core/class_*.py, the engine command ``classify``
 (mapclassify) and landslide:classifysusceptibility."""
 
 import math
@@ -10,31 +10,33 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
-from landslide_susceptibility.core import classification as cls
+from landslide_susceptibility.core.class_counts import cell_area_km2
+from landslide_susceptibility.core.class_raster import (
+    classify_raster,
+    summarize_raster,
+    write_sample,
+)
+from landslide_susceptibility.core.class_report import write_report
+from landslide_susceptibility.core.class_statistics import (
+    CLASS_COLOURS,
+    CLASS_NAMES,
+    TABLE_COLUMNS,
+    class_statistics,
+    class_table,
+    classify_values,
+    parse_breaks,
+    success_rate_curve,
+    table_rows,
+)
 from landslide_susceptibility.core.errors import InputError
 from landslide_susceptibility.core.raster_io import read_raster, write_raster, write_vector
 from landslide_susceptibility.engine.commands import classify as command
+from landslide_susceptibility.engine.commands import run_command
 
 pytestmark = pytest.mark.filterwarnings("ignore:Numba not installed")
 
 GT = (500000.0, 10.0, 0.0, 4200000.0, 0.0, -10.0)
 NODATA = -9999.0
-
-
-class FakeReporter:
-    def __init__(self):
-        self.messages = []
-
-    def progress(self, value):
-        pass
-
-    def info(self, message):
-        self.messages.append(message)
-
-    warning = info
-
-    def is_cancelled(self):
-        return False
 
 
 def small_raster(path, array, nodata=NODATA, crs=32617, gt=GT, dtype=np.float32):
@@ -54,7 +56,7 @@ def random_raster(tmp_path, shape=(30, 30), seed=0, name="p.tif"):
 def test_class_table_hand_computed():
     cells = [500, 200, 150, 100, 50]
     slides = [1, 2, 3, 4, 10]
-    rows, stats = cls.class_table(cells, slides, area_km2=[c * 1e-4 for c in cells])
+    rows, stats = class_table(cells, slides, area_km2=[c * 1e-4 for c in cells])
     assert [r["name"] for r in rows] == ["Very low", "Low", "Moderate", "High", "Very high"]
     expect = {  # area share, landslide share, LD, FR, SCAI
         "area_share": [0.5, 0.2, 0.15, 0.1, 0.05],
@@ -69,49 +71,49 @@ def test_class_table_hand_computed():
     assert stats["high_area_share"] == pytest.approx(0.15)
     assert stats["landslide_density"] == pytest.approx(0.02)
     assert stats["notes"] == []
-    assert cls.table_rows(rows)[4] == [5, "Very high", 50, pytest.approx(0.005), 0.05, 10,
-                                       0.5, 0.2, 10.0, pytest.approx(0.1)]
+    assert table_rows(rows)[4] == [5, "Very high", 50, pytest.approx(0.005), 0.05, 10,
+                                   0.5, 0.2, 10.0, pytest.approx(0.1)]
 
 
 def test_class_table_divisions_by_zero():
-    rows, stats = cls.class_table([10, 0, 5, 5, 0], [0, 0, 1, 3, 0])
+    rows, stats = class_table([10, 0, 5, 5, 0], [0, 0, 1, 3, 0])
     assert math.isnan(rows[1]["ld"]) and math.isnan(rows[1]["fr"])  # empty class
     assert math.isnan(rows[0]["scai"]) and rows[0]["fr"] == 0.0  # no landslides
     assert rows[3]["scai"] == pytest.approx(0.25 / 0.75)
     assert any("Empty classes (Low, Very high)" in note for note in stats["notes"])
     assert any("without landslides (Very low)" in note for note in stats["notes"])
-    rows, stats = cls.class_table([1, 2, 3, 4, 5])  # no inventory
+    rows, stats = class_table([1, 2, 3, 4, 5])  # no inventory
     assert rows[0]["landslide_cells"] is None and math.isnan(rows[0]["fr"])
     assert math.isnan(stats["high_landslide_share"])
 
 
 def test_success_rate_curve_hand_computed():
     # low bin: 2 cells, no landslide; high bin: 2 cells, both landslides.
-    x, y, auc = cls.success_rate_curve([2, 2], [0, 2])
+    x, y, auc = success_rate_curve([2, 2], [0, 2])
     assert x.tolist() == [0.0, 0.5, 1.0] and y.tolist() == [0.0, 1.0, 1.0]
     assert auc == pytest.approx(0.75)
-    _x, _y, auc = cls.success_rate_curve([5, 5, 5, 5], [1, 1, 1, 1])
+    _x, _y, auc = success_rate_curve([5, 5, 5, 5], [1, 1, 1, 1])
     assert auc == pytest.approx(0.5)
-    _x, _y, auc = cls.success_rate_curve([3, 0, 1], [0, 0, 1])
+    _x, _y, auc = success_rate_curve([3, 0, 1], [0, 0, 1])
     assert auc == pytest.approx(0.5 * 0.25 + 0.75 * 1.0)  # empty bins are skipped
-    assert math.isnan(cls.success_rate_curve([1, 1], [0, 0])[2])
+    assert math.isnan(success_rate_curve([1, 1], [0, 0])[2])
 
 
 def test_classify_values_has_mapclassify_semantics():
     rng = np.random.default_rng(3)
     values = np.concatenate([rng.random(500), [0.2, 0.4, 0.6, 0.8]])
     classifier = mapclassify.UserDefined(values, [0.2, 0.4, 0.6, 0.8, 1.0])
-    classes = cls.classify_values(values, [0.2, 0.4, 0.6, 0.8])
+    classes = classify_values(values, [0.2, 0.4, 0.6, 0.8])
     assert classes.dtype == np.uint8
     assert np.array_equal(classes - 1, classifier.yb)
-    assert cls.classify_values([0.2, 0.2000001, 0.8, 0.9], [0.2, 0.4, 0.6, 0.8]).tolist() == \
+    assert classify_values([0.2, 0.2000001, 0.8, 0.9], [0.2, 0.4, 0.6, 0.8]).tolist() == \
         [1, 2, 4, 5]
 
 
 def test_cell_area_projected_and_geographic():
-    areas, note = cls.cell_area_km2(GT, _wkt(32617), 0, 3)
+    areas, note = cell_area_km2(GT, _wkt(32617), 0, 3)
     assert areas.tolist() == pytest.approx([1e-4] * 3) and note == ""
-    areas, note = cls.cell_area_km2((0.0, 1.0, 0.0, 1.0, 0.0, -1.0), _wkt(4326), 0, 2)
+    areas, note = cell_area_km2((0.0, 1.0, 0.0, 1.0, 0.0, -1.0), _wkt(4326), 0, 2)
     assert areas[0] == pytest.approx(12364, rel=2e-3)  # 1° x 1° at the equator
     assert areas[1] == pytest.approx(areas[0], rel=1e-3) and "geographic" in note
 
@@ -126,49 +128,50 @@ def _wkt(epsg):
 
 
 def test_parse_breaks():
-    assert cls.parse_breaks("0.2,0.4,0.6,0.8") == [0.2, 0.4, 0.6, 0.8]
-    assert cls.parse_breaks(" 0.1; 0.2 0.3,0.9 ") == [0.1, 0.2, 0.3, 0.9]
+    assert parse_breaks("0.2,0.4,0.6,0.8") == [0.2, 0.4, 0.6, 0.8]
+    assert parse_breaks(" 0.1; 0.2 0.3,0.9 ") == [0.1, 0.2, 0.3, 0.9]
     for text, message in [("", "BREAKS is empty"), ("0.2,0.4,0.6", "got 3"),
                           ("0.2,0.4,0.6,0.8,0.9", "got 5"),
                           ("0.2,0.6,0.4,0.8", "strictly increasing"),
                           ("0.2,0.4,0.4,0.8", "strictly increasing"),
                           ("a,b,c,d", "not a list of numbers"), ("0.1,0.2,0.3,nan", "finite")]:
         with pytest.raises(InputError, match=message):
-            cls.parse_breaks(text)
+            parse_breaks(text)
 
 
 def test_summarize_raster_sample(tmp_path):
     path, values = random_raster(tmp_path, shape=(40, 50))
     valid = values[values != NODATA].astype(np.float64)
-    summary = cls.summarize_raster(path)
+    summary = summarize_raster(path)
     assert summary.valid == valid.size and summary.sample_is_complete
     assert np.array_equal(np.sort(summary.sample), np.sort(valid))
     assert (summary.minimum, summary.maximum) == (valid.min(), valid.max())
-    small = cls.summarize_raster(path, sample_size=100, seed=4)
-    again = cls.summarize_raster(path, sample_size=100, seed=4)
+    small = summarize_raster(path, sample_size=100, seed=4)
+    again = summarize_raster(path, sample_size=100, seed=4)
     assert small.sample.size == 100 and not small.sample_is_complete
     assert np.array_equal(small.sample, again.sample)
     assert small.sample[0] == valid.min() and small.sample[-1] == valid.max()
     assert np.isin(small.sample, valid).all()
-    assert not np.array_equal(cls.summarize_raster(path, 100, seed=5).sample, small.sample)
+    assert not np.array_equal(summarize_raster(path, 100, seed=5).sample, small.sample)
 
 
 def test_empty_and_constant_rasters(tmp_path):
     empty = small_raster(tmp_path / "empty.tif", np.full((5, 5), NODATA))
     with pytest.raises(InputError, match="is empty"):
-        cls.summarize_raster(empty)
+        summarize_raster(empty)
     constant = small_raster(tmp_path / "constant.tif", np.full((5, 5), 0.3))
     with pytest.raises(InputError, match="one value only"):
-        cls.summarize_raster(constant)
+        summarize_raster(constant)
 
 
 @pytest.mark.parametrize("method, classifier", [
     ("quantile", mapclassify.Quantiles), ("equal_interval", mapclassify.EqualInterval),
     ("natural_breaks", mapclassify.FisherJenks)])
-def test_engine_breaks_equal_mapclassify(tmp_path, method, classifier):
+def test_engine_breaks_equal_mapclassify(tmp_path, method, classifier, fake_reporter):
     path, values = random_raster(tmp_path, shape=(25, 30))
-    sample = cls.write_sample(cls.summarize_raster(path), str(tmp_path / "sample.npz"))
-    result = command.run({"sample": sample, "method": method}, FakeReporter())
+    sample = write_sample(summarize_raster(path), str(tmp_path / "sample.npz"))
+    result = run_command("classify", {"sample": sample, "method": method},
+                         fake_reporter).to_json()
     expected = classifier(values[values != NODATA].astype(np.float64), k=5).bins
     assert result["breaks"] == pytest.approx(expected[:-1].tolist(), rel=1e-12)
     assert result["bins"][-1] == pytest.approx(float(values.max()))
@@ -205,10 +208,10 @@ def test_classify_raster_small_case(tmp_path):
     path = small_raster(tmp_path / "p.tif", array, dtype=np.float64)
     landslides = np.zeros(array.shape, bool)
     landslides[[0, 1, 2, 2], [3, 3, 0, 1]] = True  # one on nodata
-    summary = cls.summarize_raster(path)
+    summary = summarize_raster(path)
     output = str(tmp_path / "classes.tif")
-    counts = cls.classify_raster(path, [0.2, 0.4, 0.6, 0.8], output, summary=summary,
-                                 landslides=landslides, method="manual")
+    counts = classify_raster(path, [0.2, 0.4, 0.6, 0.8], output, summary=summary,
+                             landslides=landslides, method="manual")
     classes, gt, _wkt_text, nodata = read_raster(output)
     assert classes.tolist() == [[1, 1, 2, 0], [1, 3, 4, 5], [5, 5, 1, 3]]
     assert nodata == 0 and gt == GT
@@ -223,13 +226,13 @@ def test_classify_raster_small_case(tmp_path):
     assert band.DataType == gdal.GDT_Byte
     # (GDAL 3.6 reads the .aux.xml on the first PAM access, not on GetCategoryNames.)
     assert band.GetDescription() == "susceptibility class"
-    assert band.GetCategoryNames()[1:6] == list(cls.CLASS_NAMES)
+    assert band.GetCategoryNames()[1:6] == list(CLASS_NAMES)
     table = band.GetRasterColorTable()
     assert table.GetColorEntry(1) == (0x1a, 0x98, 0x50, 255)
     assert table.GetColorEntry(5) == (0xd7, 0x30, 0x27, 255)
     assert table.GetColorEntry(0)[3] == 0
     assert dataset.GetMetadataItem("BREAKS") == "0.2,0.4,0.6,0.8"
-    rows, stats = cls.class_statistics(counts)
+    rows, stats = class_statistics(counts)
     assert rows[4]["ld"] == pytest.approx(1.0) and stats["high_landslide_share"] == 1.0
     assert stats["auc"] > 0.8
     assert [name for name in os.listdir(tmp_path) if "partial" in name] == []
@@ -238,7 +241,7 @@ def test_classify_raster_small_case(tmp_path):
 def test_classify_raster_refuses_bad_output_and_keeps_old_file(tmp_path):
     path, _values = random_raster(tmp_path)
     with pytest.raises(InputError, match="GeoTIFF"):
-        cls.classify_raster(path, [0.2, 0.4, 0.6, 0.8], str(tmp_path / "c.img"))
+        classify_raster(path, [0.2, 0.4, 0.6, 0.8], str(tmp_path / "c.img"))
     output = tmp_path / "c.tif"
     output.write_bytes(b"old")
     calls = []
@@ -250,19 +253,19 @@ def test_classify_raster_refuses_bad_output_and_keeps_old_file(tmp_path):
     from landslide_susceptibility.core.errors import CancelledError
 
     with pytest.raises(CancelledError):
-        cls.classify_raster(path, [0.2, 0.4, 0.6, 0.8], str(output), is_cancelled=cancel)
+        classify_raster(path, [0.2, 0.4, 0.6, 0.8], str(output), is_cancelled=cancel)
     assert output.read_bytes() == b"old"
 
 
 def test_report_without_inventory(tmp_path):
     path, _values = random_raster(tmp_path)
-    summary = cls.summarize_raster(path)
-    counts = cls.classify_raster(path, [0.1, 0.2, 0.3, 0.4], str(tmp_path / "c.tif"),
-                                 summary=summary)
-    rows, stats = cls.class_statistics(counts)
+    summary = summarize_raster(path)
+    counts = classify_raster(path, [0.1, 0.2, 0.3, 0.4], str(tmp_path / "c.tif"),
+                             summary=summary)
+    rows, stats = class_statistics(counts)
     assert counts.landslide_cells is None and math.isnan(stats["auc"])
-    report = cls.write_report(str(tmp_path / "r.html"), rows, stats, counts, summary,
-                              [0.1, 0.2, 0.3, 0.4], {"Method": "manual"})
+    report = write_report(str(tmp_path / "r.html"), rows, stats, counts, summary,
+                          [0.1, 0.2, 0.3, 0.4], {"Method": "manual"})
     text = open(report, encoding="utf-8").read()
     assert "No landslide inventory" in text and "Success-rate curve" not in text
     assert len(re.findall(r'src="data:image/png;base64,', text)) == 2  # histogram, map
@@ -274,7 +277,7 @@ def test_report_without_inventory(tmp_path):
 def _read_table(path):
     dataset = ogr.Open(path.split("|")[0])
     layer = dataset.GetLayer(0)
-    return [{name: feature.GetField(name) for name, _kind in cls.TABLE_COLUMNS}
+    return [{name: feature.GetField(name) for name, _kind in TABLE_COLUMNS}
             for feature in layer]
 
 
@@ -339,8 +342,8 @@ def _assert_classes_style(renderer, kind):
     assert isinstance(renderer, kind)
     classes = renderer.classes()
     assert [c.value for c in classes] == [1, 2, 3, 4, 5]
-    assert [c.label for c in classes] == list(cls.CLASS_NAMES)
-    assert [c.color.name() for c in classes] == list(cls.CLASS_COLOURS)
+    assert [c.label for c in classes] == list(CLASS_NAMES)
+    assert [c.color.name() for c in classes] == list(CLASS_COLOURS)
 
 
 def test_processing_manual_without_inventory(run_alg, sample_area, tmp_path):

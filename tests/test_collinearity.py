@@ -160,7 +160,7 @@ def test_processing_plain_geotiff_warns(run_alg, tmp_path):
     class Recorder(QgsProcessingFeedback):
         warnings = []
 
-        def pushWarning(self, text):  # noqa: N802
+        def pushWarning(self, text):
             self.warnings.append(text)
 
     rng = np.random.default_rng(2)

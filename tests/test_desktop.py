@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from landslide_susceptibility.core.classification import CLASS_COLOURS
+from landslide_susceptibility.core.class_statistics import CLASS_COLOURS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

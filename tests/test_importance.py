@@ -13,26 +13,12 @@ from landslide_susceptibility.core.errors import InputError
 from landslide_susceptibility.core.importance import prepare_samples
 from landslide_susceptibility.core.inventory import balanced_samples, inventory_mask
 from landslide_susceptibility.core.raster_io import write_raster, write_vector
+from landslide_susceptibility.core.specs import ImportanceSpec
 from landslide_susceptibility.core.stack import read_stack_info, valid_mask
 from landslide_susceptibility.engine.commands import importance as command
+from landslide_susceptibility.engine.commands import run_command
 
 ECUADOR_FACTORS = ["elev", "slope", "cplan", "cprof", "log10_carea"]
-
-
-class FakeReporter:
-    def __init__(self):
-        self.messages = []
-
-    def progress(self, value):
-        pass
-
-    def info(self, message):
-        self.messages.append(message)
-
-    warning = info
-
-    def is_cancelled(self):
-        return False
 
 
 def synthetic(n=600, seed=0):
@@ -54,7 +40,8 @@ def test_gini_and_permutation_equal_sklearn():
     from sklearn.model_selection import train_test_split
 
     values, labels = synthetic()
-    _forest, result = command.fit_importance(values, labels, seed=5, trees=60, repeats=4)
+    _forest, result = command.fit_importance(
+        values, labels, ImportanceSpec(samples="", seed=5, trees=60, repeats=4))
     x_train, x_test, y_train, y_test = train_test_split(
         values, labels, test_size=0.25, random_state=5, stratify=labels)
     forest = RandomForestClassifier(n_estimators=60, oob_score=True, random_state=5)
@@ -69,18 +56,18 @@ def test_gini_and_permutation_equal_sklearn():
     assert result["n_train"] + result["n_test"] == labels.size
 
 
-def test_engine_command_reads_npz(tmp_path):
+def test_engine_command_reads_npz(tmp_path, fake_reporter):
     values, labels = synthetic(200)
     path = tmp_path / "samples.npz"
     np.savez(path, values=values, labels=labels, names=np.array(["a", "b", "c"]))
-    result = command.run({"samples": str(path), "seed": 1, "trees": 30, "repeats": 2},
-                         FakeReporter())
+    result = run_command("importance", {"samples": str(path), "seed": 1, "trees": 30,
+                                        "repeats": 2}, fake_reporter).to_json()
     assert result["names"] == ["a", "b", "c"]
     assert sum(result["gini"]) == pytest.approx(1.0)
     with pytest.raises(InputError, match="at least 4 of each"):
-        command.fit_importance(values[:50], np.ones(50))
+        command.fit_importance(values[:50], np.ones(50), ImportanceSpec(samples=""))
     with pytest.raises(InputError, match="Cannot read the samples"):
-        command.run({"samples": str(tmp_path / "missing.npz")}, FakeReporter())
+        run_command("importance", {"samples": str(tmp_path / "missing.npz")}, fake_reporter)
 
 
 # --- inventory masks ---------------------------------------------------------------

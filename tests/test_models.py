@@ -359,7 +359,7 @@ def test_ctlgnet_is_the_cheapest_transformer_at_full_size():
 
 
 def test_model_report_command():
-    from landslide_susceptibility.engine.commands import COMMANDS, load
+    from landslide_susceptibility.engine.commands import COMMANDS, run_command
 
     class Reporter:
         def __init__(self):
@@ -378,8 +378,9 @@ def test_model_report_command():
 
     assert "model_report" in COMMANDS
     reporter = Reporter()
-    result = load("model_report").run({"models": ["cnn", "ctlgnet"], "input_shape": [16, 16, 3],
-                                       "batch_size": 4, "repeats": 1}, reporter)
+    result = run_command("model_report", {"models": ["cnn", "ctlgnet"],
+                                          "input_shape": [16, 16, 3], "batch_size": 4,
+                                          "repeats": 1}, reporter)
     rows = {row["name"]: row for row in result["models"]}
     assert list(rows) == ["cnn", "ctlgnet"]
     for row in rows.values():

@@ -1,4 +1,5 @@
-"""The synthetic study area (core/sample_area.py): pure numpy + GDAL, no QGIS."""
+"""The synthetic study area (core/sample_area.py and the core/synthetic_*.py modules it
+uses) and the numpy AUC (core/roc.py): pure numpy + GDAL, no QGIS."""
 
 import json
 import os
@@ -12,13 +13,9 @@ from osgeo import gdal, ogr, osr
 
 from landslide_susceptibility.core.errors import CancelledError, InputError
 from landslide_susceptibility.core.raster_io import rasterize, read_raster
-from landslide_susceptibility.core.sample_area import (
-    FILE_NAMES,
-    LANDUSE_CLASSES,
-    LITHOLOGY_NAMES,
-    auc,
-    create_sample_area,
-)
+from landslide_susceptibility.core.roc import auc
+from landslide_susceptibility.core.sample_area import FILE_NAMES, create_sample_area
+from landslide_susceptibility.core.synthetic_factors import LANDUSE_CLASSES, LITHOLOGY_NAMES
 
 RASTERS = ("dem", "landuse", "ndvi", "precipitation", "true_probability")
 VECTORS = ("rivers", "faults", "lithology", "landslides")
@@ -172,7 +169,7 @@ def test_landslides_follow_the_truth(area):
     assert 0 < inventory.mean() < 0.1
     reference = roc_auc_score(inventory.ravel(), probability.ravel())
     assert reference > 0.8
-    assert auc(probability, inventory) == pytest.approx(reference, abs=1e-9)
+    assert auc(inventory, probability) == pytest.approx(reference, abs=1e-9)
     assert area["true_auc"] == pytest.approx(reference, abs=1e-9)
 
 
@@ -182,7 +179,7 @@ def test_auc_handles_ties():
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 5, 500).astype(np.float32)
     labels = rng.random(500) < 0.3
-    assert auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
 
 
 def _calls_in_a_run(folder, **kwargs):

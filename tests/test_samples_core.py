@@ -95,7 +95,7 @@ def test_negative_buffer_keeps_negatives_away():
     ({"ratios": (0, 0, 0)}, "sum to a positive number"),
     ({"patch_size": 500}, "does not fit the stack"),
     ({"negative_buffer_cells": 500}, "Fewer than 2 valid non-landslide centres"),
-    ({"split_method": 1, "block_cells": 1000}, "spatial split gives the"),
+    ({"split_method": samples.SPATIAL, "block_cells": 1000}, "spatial split gives the"),
 ])
 def test_bad_input_is_explained(kwargs, message):
     landslides, valid = synthetic()

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from landslide_susceptibility.core.classification import CLASS_COLOURS, CLASS_NAMES
+from landslide_susceptibility.core.class_statistics import CLASS_COLOURS, CLASS_NAMES
 from landslide_susceptibility.core.raster_io import write_raster
 
 GT = (500000.0, 10.0, 0.0, 4200000.0, 0.0, -10.0)

@@ -9,6 +9,7 @@ import pytest
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 from landslide_susceptibility.core.model_card import read_card
+from landslide_susceptibility.core.specs import TrainOutcome, TrainSpec
 
 MODELS = ["cnn", "resnet18", "densenet", "vit", "frit", "ctlgnet"]
 TINY = {"EPOCHS": 1, "BATCH_SIZE": 16, "OPTIMIZER": 1, "SEED": 3}
@@ -22,15 +23,15 @@ class EpochCancel(QgsProcessingFeedback):
         self.marker = f"epoch {epoch}/"
         self.infos, self.warnings = [], []
 
-    def pushInfo(self, info):  # noqa: N802
+    def pushInfo(self, info):
         self.infos.append(info)
         if info.startswith(self.marker):
             self.cancel()
 
-    def pushWarning(self, warning):  # noqa: N802
+    def pushWarning(self, warning):
         self.warnings.append(warning)
 
-    def reportError(self, error, fatalError=False):  # noqa: N802, N803
+    def reportError(self, error, fatalError=False):
         self.warnings.append(error)
 
 
@@ -83,14 +84,19 @@ def test_cancel_keeps_a_loadable_best_model(run_alg, small_stack, small_samples,
 
 def test_engine_crash_leaves_the_existing_output_alone(small_stack, small_samples, tmp_path):
     from landslide_susceptibility.algorithms.engine_runner import run_engine
+    from landslide_susceptibility.core.errors import CancelledError
 
     target = tmp_path / "existing.keras"
     target.write_bytes(b"an older model the user keeps")
     params = {"stack": small_stack, "samples": small_samples, "model": "cnn", "epochs": 200,
               "optimizer": "adam", "output_model": str(target)}
     # cancel after the first epoch with no grace: the engine is killed mid-training
-    result = run_engine("train", params, EpochCancel(epoch=1), cancel_grace_s=0.0)
-    assert result.get("cancelled") is True
+    try:
+        result = run_engine(TrainSpec.from_json(params), EpochCancel(epoch=1),
+                            cancel_grace_s=0.0)
+    except CancelledError:  # killed before it answered: a bare cancel
+        result = TrainOutcome(cancelled=True)
+    assert result.cancelled is True
     assert target.read_bytes() == b"an older model the user keeps"
 
 
@@ -139,6 +145,54 @@ def test_compare_models_gives_one_row_per_model(run_alg, small_stack, small_samp
         assert 0 <= row["auc"] <= 1
     assert result["BEST_MODEL"] in rows
     html = open(result["OUTPUT_REPORT"], encoding="utf-8").read()
+    assert "★" in html and "ROC curves of all models" in html
+
+
+# --- the engine commands in-process (no Processing) ---------------------------------
+
+ENGINE_TINY = {"epochs": 1, "batch_size": 16, "optimizer": "adam", "seed": 3}
+
+
+def test_train_and_evaluate_commands(small_stack, small_samples, tmp_path, fake_reporter):
+    from landslide_susceptibility.core.specs import EvaluateOutcome
+    from landslide_susceptibility.engine.commands import run_command
+
+    data = {"stack": small_stack, "samples": small_samples}
+    trained = run_command("train", dict(ENGINE_TINY, **data, model="cnn",
+                                        output_model=str(tmp_path / "cnn.keras"),
+                                        output_report=str(tmp_path / "cnn.html")),
+                          fake_reporter)
+    assert isinstance(trained, TrainOutcome) and not trained.cancelled
+    assert TrainOutcome.from_json(trained.to_json()).metrics == trained.metrics
+    assert trained.model == str(tmp_path / "cnn.keras") and trained.epochs_run == 1
+    assert read_card(trained.model)["training"]["optimizer"] == "adam"
+    assert set(trained.metrics) == {"oa", "precision", "recall", "f1", "mcc", "kappa", "auc",
+                                    "rmse", "mae", "brier"}
+    assert any(m.startswith("test Overall accuracy: ") for m in fake_reporter.messages)
+    html = open(trained.report, encoding="utf-8").read()
+    assert "Training curves" in html and "optimizer" in html
+    evaluated = run_command("evaluate", dict(data, model=trained.model, split="test"),
+                            fake_reporter)
+    assert isinstance(evaluated, EvaluateOutcome) and evaluated.report is None
+    assert evaluated.metrics["auc"] == pytest.approx(trained.metrics["auc"], abs=1e-6)
+    assert evaluated.count == sum(trained.confusion[0]) + sum(trained.confusion[1])
+
+
+def test_compare_command(small_stack, small_samples, tmp_path, fake_reporter):
+    from landslide_susceptibility.core.specs import CompareOutcome, ComparisonRow
+    from landslide_susceptibility.engine.commands import run_command
+
+    result = run_command("compare", dict(ENGINE_TINY, stack=small_stack, samples=small_samples,
+                                         models=["cnn"], output_folder=str(tmp_path / "m"),
+                                         output_report=str(tmp_path / "compare.html")),
+                         fake_reporter)
+    assert isinstance(result, CompareOutcome) and not result.cancelled
+    (row,) = result.rows
+    assert isinstance(row, ComparisonRow) and row.model == "cnn"
+    assert row.model_path == str(tmp_path / "m" / "cnn.keras") and row.parameters > 0
+    assert os.path.exists(tmp_path / "m" / "cnn.html")
+    assert CompareOutcome.from_json(result.to_json()).rows[0].metrics == row.metrics
+    html = open(result.report, encoding="utf-8").read()
     assert "★" in html and "ROC curves of all models" in html
 
 
@@ -233,12 +287,33 @@ def test_unwritable_output_is_explained(run_alg, small_stack, small_samples, tmp
               OUTPUT_MODEL=str(blocker / "m.keras"))
 
 
-def test_unknown_model_in_the_engine(small_stack, small_samples, tmp_path):
+def test_unknown_model_in_the_engine(small_stack, small_samples, tmp_path, fake_reporter):
     from landslide_susceptibility.algorithms.engine_runner import run_engine
+    from landslide_susceptibility.core.errors import InputError
+    from landslide_susceptibility.core.stack import read_stack_info
+    from landslide_susceptibility.engine.samples_input import load_samples
+    from landslide_susceptibility.engine.training import train
 
-    with pytest.raises(QgsProcessingException, match="Unknown model 'lenet'"):
-        run_engine("train", {"stack": small_stack, "samples": small_samples, "model": "lenet",
-                             "output_model": str(tmp_path / "m.keras")}, None)
+    # not validated here: the engine process refuses it (the spec's choice check) ...
+    spec = TrainSpec(stack=small_stack, samples=small_samples, model="lenet",
+                     output_model=str(tmp_path / "m.keras"))
+    with pytest.raises(QgsProcessingException, match="Model: 'lenet' is not one of: cnn"):
+        run_engine(spec, None)
+    # ... and so does the training itself, for a caller that skipped the check
+    info = read_stack_info(small_stack)
+    samples, _ = load_samples(small_samples, info)
+    with pytest.raises(InputError, match="Unknown model 'lenet'"):
+        train(spec, info, samples, fake_reporter)
+
+
+def test_every_optimizer_choice_has_a_keras_optimizer():
+    from landslide_susceptibility.core.errors import InputError
+    from landslide_susceptibility.core.specs.training import OPTIMIZERS
+    from landslide_susceptibility.engine.training import KERAS_OPTIMIZERS, make_optimizer
+
+    assert list(KERAS_OPTIMIZERS) == [code for code, _ in OPTIMIZERS]
+    with pytest.raises(InputError, match="Optimizer must be one of sgd, adam, adamw"):
+        make_optimizer("rmsprop", 0.01)
 
 
 def test_samples_from_another_grid_are_refused(small_samples, sample_area, tmp_path):

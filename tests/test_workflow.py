@@ -95,7 +95,7 @@ def test_workflow_steps_and_outputs(provider):
     assert {"DEM", "FAULTS", "RIVERS", "LITHOLOGY", "LANDUSE", "NDVI", "PRECIPITATION",
             "INVENTORY", "MODEL", "PATCH_SIZE", "SAMPLES_PER_CLASS", "EPOCHS"} <= inputs
     model_choice = model.parameterDefinition("MODEL")
-    assert model_choice.options()[model_choice.defaultValue()] == "ctlgnet"
+    assert model_choice.options()[model_choice.defaultValue()] == "CTLGNet"
     outputs = {d.name() for d in model.destinationParameterDefinitions()}
     assert outputs == {"ALIGN:STACK", "VIF:VIF_REPORT", "IMPORTANCE:IMPORTANCE_REPORT",
                        "SAMPLES:SAMPLES", "TRAIN:MODEL_FILE", "TRAIN:TEST_METRICS",

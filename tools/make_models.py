@@ -141,6 +141,18 @@ def _static(value):
     return QgsProcessingModelChildParameterSource.fromStaticValue(value)
 
 
+def _defaults(algorithm_id, *keys):
+    """Static sources holding the algorithm's own defaults (from its spec) for ``keys``."""
+    definitions = _algorithm(algorithm_id)
+    return {key: _static(definitions.parameterDefinition(key).defaultValue()) for key in keys}
+
+
+def _algorithm(algorithm_id):
+    from qgis.core import QgsApplication
+
+    return QgsApplication.processingRegistry().algorithmById(algorithm_id)
+
+
 def add_factor_inputs(builder):
     """The factor and inventory inputs shared by both models."""
     from qgis.core import (
@@ -222,7 +234,8 @@ def add_factor_children(builder):
     """derive → distances → rasterize → rename → align. Returns the align child id."""
     builder.add_child("TERRAIN", "landslide:deriveterrainfactors",
                       "Derive slope and aspect", {"DEM": _param("DEM"),
-                                                  "FLAT_THRESHOLD": _static(1.0)}, (120, 300))
+                                                  **_defaults("landslide:deriveterrainfactors",
+                                                              "FLAT_THRESHOLD")}, (120, 300))
     builder.add_child("FAULT_DISTANCE", "landslide:distancetofeatures",
                       "Distance to faults", {"INPUT": _param("FAULTS"),
                                              "REFERENCE": _param("DEM")}, (350, 300))
@@ -262,16 +275,20 @@ def add_samples_child(builder, position):
     return builder.add_child("SAMPLES", "landslide:buildsamples", "Build landslide samples", {
         "STACK": _child("ALIGN", "OUTPUT"), "INVENTORY": _param("INVENTORY"),
         "PATCH_SIZE": _param("PATCH_SIZE"), "SAMPLES_PER_CLASS": _param("SAMPLES_PER_CLASS"),
-        "SPLIT_METHOD": _param("SPLIT_METHOD"), "BLOCK_SIZE": _static(1000.0),
-        "TRAIN_RATIO": _static(6.0), "VALIDATION_RATIO": _static(2.0),
-        "TEST_RATIO": _static(2.0), "NEGATIVE_BUFFER": _static(0.0), "SEED": _param("SEED")},
+        "SPLIT_METHOD": _param("SPLIT_METHOD"), "SEED": _param("SEED"),
+        **_defaults("landslide:buildsamples", "BLOCK_SIZE", "TRAIN_RATIO", "VALIDATION_RATIO",
+                    "TEST_RATIO", "NEGATIVE_BUFFER")},
         position, {"SAMPLES": ("OUTPUT", "Samples",
                                "Patch centres (points) with label and split, styled by "
                                "label and split when loaded.")})
 
 
-TRAINING_STATICS = {"BATCH_SIZE": 16, "LEARNING_RATE": 0.001, "OPTIMIZER": 0,
-                    "LABEL_SMOOTHING": 0.1, "AUGMENT": True, "EARLY_STOPPING_PATIENCE": 0}
+def training_defaults(algorithm_id):
+    """The training settings a workflow does not expose, at their defaults."""
+    from landslide_susceptibility.algorithms.training_parameters import TRAINING_KEYS
+
+    return _defaults(algorithm_id, *[key for key in TRAINING_KEYS
+                                     if key not in ("EPOCHS", "SEED")])
 
 
 def add_map_children(builder, model_source, position):
@@ -280,7 +297,8 @@ def add_map_children(builder, model_source, position):
     builder.add_child("PREDICT", "landslide:predictsusceptibility",
                       "Predict landslide susceptibility", {
                           "MODEL": model_source, "STACK": _child("ALIGN", "OUTPUT"),
-                          "BATCH_SIZE": _static(256), "STRIDE": _static(1)},
+                          **_defaults("landslide:predictsusceptibility", "BATCH_SIZE",
+                                      "STRIDE")},
                       (x, y), {"PROBABILITY": (
                           "OUTPUT", "Susceptibility (probability)",
                           "Landslide probability of every pixel (0..1), shown with a "
@@ -288,7 +306,8 @@ def add_map_children(builder, model_source, position):
     builder.add_child("CLASSIFY", "landslide:classifysusceptibility",
                       "Classify susceptibility", {
                           "SUSCEPTIBILITY": _child("PREDICT", "OUTPUT"),
-                          "INVENTORY": _param("INVENTORY"), "METHOD": _static(0),
+                          "INVENTORY": _param("INVENTORY"),
+                          **_defaults("landslide:classifysusceptibility", "METHOD"),
                           "BREAKS": _static("")},
                       (x + 230, y + 120), {
                           "CLASSES": ("OUTPUT", "Susceptibility classes",
@@ -305,32 +324,32 @@ def add_map_children(builder, model_source, position):
 def susceptibility_workflow(path):
     from qgis.core import QgsProcessingParameterEnum
 
-    from landslide_susceptibility.algorithms.training_parameters import model_names
-
-    names = model_names()
+    model = _algorithm("landslide:trainmodel").parameterDefinition("MODEL")
+    names = model.options()
     builder = ModelBuilder("Susceptibility workflow (factors to classes)")
     add_factor_inputs(builder)
     builder.add_input(QgsProcessingParameterEnum(
-        "MODEL", "Model", names, defaultValue=names.index("ctlgnet")),
-        "Architecture to train: " + ", ".join(names) + " (default ctlgnet, the paper's "
-        "CTLGNet).")
+        "MODEL", "Model", names, defaultValue=model.defaultValue()),
+        "Architecture to train: " + ", ".join(names) + " (default "
+        f"{names[model.defaultValue()]}, the paper's model).")
     add_sample_inputs(builder)
     add_factor_children(builder)
     builder.add_child("VIF", "landslide:multicollinearity", "Multicollinearity (VIF, TOL)", {
-        "STACK": _child("ALIGN", "OUTPUT"), "SAMPLE_SIZE": _static(100000),
-        "SEED": _static(0)}, (120, 660), {"VIF_REPORT": (
+        "STACK": _child("ALIGN", "OUTPUT"),
+        **_defaults("landslide:multicollinearity", "SAMPLE_SIZE", "SEED")},
+        (120, 660), {"VIF_REPORT": (
             "OUTPUT_REPORT", "Multicollinearity report",
             "VIF and tolerance per factor with the correlation heat map.")})
     builder.add_child("IMPORTANCE", "landslide:factorimportance",
                       "Factor importance (random forest)", {
                           "STACK": _child("ALIGN", "OUTPUT"), "INVENTORY": _param("INVENTORY"),
-                          "SAMPLE_SIZE": _static(10000), "SEED": _param("SEED"),
-                          "TREES": _static(300)},
+                          "SEED": _param("SEED"),
+                          **_defaults("landslide:factorimportance", "SAMPLE_SIZE", "TREES")},
                       (350, 780), {"IMPORTANCE_REPORT": (
                           "OUTPUT_REPORT", "Importance report",
                           "Random-forest Gini and permutation importance per factor.")})
     add_samples_child(builder, (580, 660))
-    training = dict({key: _static(value) for key, value in TRAINING_STATICS.items()},
+    training = dict(training_defaults("landslide:trainmodel"),
                     STACK=_child("ALIGN", "OUTPUT"), SAMPLES=_child("SAMPLES", "OUTPUT"),
                     MODEL=_param("MODEL"), EPOCHS=_param("EPOCHS"), SEED=_param("SEED"))
     builder.add_child("TRAIN", "landslide:trainmodel", "Train landslide model", training,
@@ -371,9 +390,7 @@ def susceptibility_workflow(path):
 def compare_workflow(path):
     from qgis.core import QgsProcessingParameterEnum
 
-    from landslide_susceptibility.algorithms.training_parameters import model_names
-
-    names = model_names()
+    names = _algorithm("landslide:comparemodels").parameterDefinition("MODELS").options()
     builder = ModelBuilder("Compare all six architectures (workflow)")
     add_factor_inputs(builder)
     builder.add_input(QgsProcessingParameterEnum(
@@ -383,7 +400,7 @@ def compare_workflow(path):
     add_sample_inputs(builder)
     add_factor_children(builder)
     add_samples_child(builder, (580, 660))
-    training = dict({key: _static(value) for key, value in TRAINING_STATICS.items()},
+    training = dict(training_defaults("landslide:comparemodels"),
                     STACK=_child("ALIGN", "OUTPUT"), SAMPLES=_child("SAMPLES", "OUTPUT"),
                     MODELS=_param("MODELS"), EPOCHS=_param("EPOCHS"), SEED=_param("SEED"))
     builder.add_child("COMPARE", "landslide:comparemodels", "Compare landslide models",

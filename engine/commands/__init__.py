@@ -1,7 +1,9 @@
 """Engine commands: name -> (module, description). Modules load lazily.
 
-Each command module has ``run(params: dict, reporter) -> dict`` and reports
-through ``reporter.progress``/``info``/``warning`` and ``reporter.is_cancelled``.
+Each command module has ``run(spec, reporter)``: ``spec`` is the command's
+validated spec (``core/specs``, ``COMMAND_SPECS[name]``) and the return value
+its typed result (or a plain dict for the tool commands). It reports through
+``reporter.progress``/``info``/``warning`` and ``reporter.is_cancelled``.
 """
 
 import importlib
@@ -31,3 +33,13 @@ def load(name):
     """Return the module implementing command ``name``."""
     module_name, _ = COMMANDS[name]
     return importlib.import_module(f"{__name__}.{module_name}")
+
+
+def run_command(name, params, reporter):
+    """Run command ``name`` in this process: ``params`` (a dict, as JSON gives it)
+    become the validated spec, the command runs, its result comes back as it
+    returned it (a typed result or, for tool commands, a dict)."""
+    from ...core.specs import COMMAND_SPECS
+
+    spec = COMMAND_SPECS[name].from_json(params).validate()
+    return load(name).run(spec, reporter)

@@ -1,31 +1,35 @@
 """``check``: versions and devices, so users can tell whether the engine works."""
 
+import importlib
 import sys
 
 from .. import device
 
+# module -> (result key, what the user loses without it and how to fix it)
+OPTIONAL_MODULES = {
+    "sklearn": ("sklearn", "scikit-learn is not installed in the engine environment; "
+                           "factor importance will not work. Run 'make install'."),
+    "osgeo.gdal": ("gdal", "GDAL's Python bindings are not visible to the engine; "
+                           "make the venv with --system-site-packages."),
+}
 
-def run(params, reporter):
+
+def run(_spec, reporter):
     info = device.describe()
     info["executable"] = sys.executable
-    try:
-        import sklearn
-
-        info["sklearn"] = sklearn.__version__
-    except ImportError:
-        info["sklearn"] = None
-        reporter.warning("scikit-learn is not installed in the engine environment; "
-                         "factor importance will not work. Run 'make install'.")
     import numpy
 
     info["numpy"] = numpy.__version__
-    try:
-        from osgeo import gdal
-
-        info["gdal"] = gdal.__version__
-    except ImportError:
-        info["gdal"] = None
-        reporter.warning("GDAL's Python bindings are not visible to the engine; "
-                         "make the venv with --system-site-packages.")
+    for module, (key, problem) in OPTIONAL_MODULES.items():
+        info[key] = _version(module)
+        if info[key] is None:
+            reporter.warning(problem)
     reporter.progress(100)
     return info
+
+
+def _version(module):
+    try:
+        return importlib.import_module(module).__version__
+    except ImportError:
+        return None

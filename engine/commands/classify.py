@@ -1,16 +1,17 @@
 """``classify``: the four inner class breaks of a susceptibility raster, from mapclassify.
 
 Input: the QGIS side (``landslide:classifysusceptibility``,
-:func:`landslide_susceptibility.core.classification.summarize_raster` and
+:func:`landslide_susceptibility.core.class_raster.summarize_raster` and
 ``write_sample``) writes a ``.npz`` with ``values`` (float64: every valid cell,
 or a uniform random sample of at most 100 000 that always holds the raster's
 minimum and maximum), ``minimum``, ``maximum``, ``valid`` and ``complete``.
 Only mapclassify runs here; classifying the raster itself is done by the QGIS
 side (numpy + GDAL, block by block).
 
-Params: ``sample`` (the .npz path), ``method`` (``natural_breaks``,
-``quantile`` or ``equal_interval``), ``k`` (classes, default 5), ``seed``
-(default 0), ``jenks_sample`` (default 2000).
+Spec: :class:`..core.specs.ClassBreaksSpec` (``sample``: the .npz path,
+``method``: one of :data:`..core.class_statistics.AUTOMATIC_METHODS`
+(``natural_breaks``, ``quantile``, ``equal_interval``), ``k`` classes,
+``seed``, ``jenks_sample``; defaults there).
 
 - ``natural_breaks``: ``mapclassify.FisherJenks`` (the optimal Jenks
   classification) on the values when there are at most ``jenks_sample`` of
@@ -21,31 +22,34 @@ Params: ``sample`` (the .npz path), ``method`` (``natural_breaks``,
 - ``quantile``: ``mapclassify.Quantiles``; ``equal_interval``:
   ``mapclassify.EqualInterval``.
 
-Returns ``breaks`` (the k - 1 inner breaks: mapclassify's ``bins`` without the
-last, which is the maximum), ``bins``, ``counts`` (values per class in the
-sample), ``classifier`` and ``values`` (how many values were classified).
+Returns a :class:`..core.specs.BreaksOutcome`: ``breaks`` (the k - 1 inner
+breaks: mapclassify's ``bins`` without the last, which is the maximum),
+``bins``, ``counts`` (values per class in the sample), ``classifier``,
+``values`` (how many values were classified) and ``method``.
 """
 
 import warnings
 
 import numpy as np
 
+from ...core.class_statistics import AUTOMATIC_METHODS
 from ...core.errors import CancelledError, InputError
+from ...core.specs import BreaksOutcome
+from ...core.specs.maps import CLASS_COUNT, JENKS_SAMPLE
+from ...core.specs.maps import CLASS_SAMPLE_SEED as SAMPLE_SEED
 
-METHODS = ("natural_breaks", "quantile", "equal_interval")
-JENKS_SAMPLE = 2000
 
-
-def compute_breaks(values, method, k=5, seed=0, jenks_sample=JENKS_SAMPLE):
+def compute_breaks(values, method, k=CLASS_COUNT, seed=SAMPLE_SEED,
+                   jenks_sample=JENKS_SAMPLE):
     """``(breaks, classifier)``: the k - 1 inner breaks of ``values`` and the
     mapclassify object that made them."""
     import mapclassify
 
     values = np.asarray(values, dtype=np.float64).ravel()
     values = values[np.isfinite(values)]
-    if method not in METHODS:
+    if method not in AUTOMATIC_METHODS:
         raise InputError(f"Unknown classification method '{method}'; one of "
-                         f"{', '.join(METHODS)}.")
+                         f"{', '.join(AUTOMATIC_METHODS)}.")
     distinct = np.unique(values).size
     if distinct < k:
         raise InputError(f"The susceptibility values have only {distinct} distinct values; "
@@ -74,9 +78,8 @@ def compute_breaks(values, method, k=5, seed=0, jenks_sample=JENKS_SAMPLE):
     return breaks.tolist(), classifier
 
 
-def run(params, reporter):
-    path = params.get("sample")
-    method = params.get("method", "natural_breaks")
+def run(spec, reporter):
+    path, method = spec.sample, spec.method
     if not path:
         raise InputError("The 'classify' command needs 'sample': an .npz with the values.")
     try:
@@ -86,14 +89,12 @@ def run(params, reporter):
         raise InputError(f"Cannot read the sample '{path}': {exc}") from exc
     if values.size == 0:
         raise InputError("The susceptibility raster has no valid value to classify.")
-    k = int(params.get("k", 5))
-    jenks_sample = int(params.get("jenks_sample", JENKS_SAMPLE))
     reporter.info(f"Class breaks by {method} (mapclassify) from {values.size} values.")
     reporter.progress(5)
     if reporter.is_cancelled():
         raise CancelledError()
-    breaks, classifier = compute_breaks(values, method, k=k, seed=int(params.get("seed", 0)),
-                                        jenks_sample=jenks_sample)
+    breaks, classifier = compute_breaks(values, method, k=spec.k, seed=spec.seed,
+                                        jenks_sample=spec.jenks_sample)
     if reporter.is_cancelled():
         raise CancelledError()
     name = type(classifier).__name__
@@ -101,6 +102,6 @@ def run(params, reporter):
         name += f" ({classifier.yr_n} of {values.size} values)"
     reporter.info(f"{name}: breaks {', '.join(f'{b:.6g}' for b in breaks)}")
     reporter.progress(100)
-    return {"breaks": breaks, "bins": [float(b) for b in classifier.bins],
-            "counts": [int(c) for c in classifier.counts], "classifier": name,
-            "values": int(values.size), "method": method}
+    return BreaksOutcome(breaks=breaks, bins=[float(b) for b in classifier.bins],
+                         counts=[int(c) for c in classifier.counts], classifier=name,
+                         values=int(values.size), method=method)

@@ -1,38 +1,28 @@
 """``compare``: train and evaluate several architectures on the same samples with
 the same settings; the paper's Table 2 for this data.
 
-Params: ``stack``, ``samples``, ``models`` (default all six), the training
-params of ``train``, ``output_folder`` (one ``NAME.keras`` and report per
-model), ``output_report`` (HTML with all ROC curves). Cancel stops within the
-current model (keeping its best so far) and skips the rest.
+Spec: :class:`...core.specs.CompareSpec` (the models, the training settings of
+``train``, the output folder that gets one ``NAME.keras`` and ``NAME.html`` per
+model, the comparison report with all ROC curves). Result:
+:class:`...core.specs.CompareOutcome`, one ``ComparisonRow`` per model. Cancel
+stops within the current model (keeping its best so far) and skips the rest.
 """
 
 import os
 
-from ...core.errors import InputError
 from ...core.model_reports import comparison_report
+from ...core.specs import CompareOutcome, ComparisonRow
 from ...core.stack import read_stack_info
 from ..samples_input import load_samples
 from ..training import train
 from .train import finish
 
-TRAIN_KEYS = ("epochs", "batch_size", "learning_rate", "optimizer", "label_smoothing",
-              "augment", "patience", "seed")
 
-
-def run(params, reporter):
-    from ... import models as zoo
-
-    names = params.get("models") or zoo.available_models()
-    unknown = [name for name in names if name not in zoo.MODELS]
-    if unknown:
-        raise InputError(f"Unknown model(s) {', '.join(unknown)}. "
-                         f"Known: {', '.join(zoo.available_models())}.")
-    folder = params["output_folder"]
-    os.makedirs(folder, exist_ok=True)
-    stack_info = read_stack_info(params["stack"])
-    samples, summary = load_samples(params["samples"], stack_info, reporter)
-    settings = {key: params[key] for key in TRAIN_KEYS if key in params}
+def run(spec, reporter):
+    names = spec.models
+    os.makedirs(spec.output_folder, exist_ok=True)
+    stack_info = read_stack_info(spec.stack)
+    samples, summary = load_samples(spec.samples, stack_info, reporter)
     rows, curves = [], []
     share = 100.0 / len(names)
     for index, name in enumerate(names):
@@ -40,31 +30,37 @@ def run(params, reporter):
             reporter.warning(f"Cancelled: skipped {', '.join(names[index:])}.")
             break
         reporter.info(f"== {name} ({index + 1}/{len(names)})")
-        outcome = train(stack_info, samples, name, os.path.join(folder, f"{name}.keras"),
-                        reporter, hparams=(params.get("hparams") or {}).get(name),
-                        cache_dir=params.get("cache_dir"),
-                        progress_range=(index * share, (index + 1) * share),
-                        samples_summary=summary, **settings)
-        if outcome["model"] is None:
+        row, curve = compare_one(spec.train_spec(name), stack_info, samples, summary,
+                                 reporter, (index * share, (index + 1) * share))
+        if row is None:
             break
-        done = finish(outcome, samples, dict(params, model=name,
-                                             output_report=os.path.join(folder,
-                                                                        f"{name}.html")),
-                      reporter)
-        patch = outcome["card"]["patch_size"]
-        rows.append({"model": name, "metrics": done["metrics"],
-                     "parameters": outcome["card"]["parameters"],
-                     "flops": _flops(outcome["keras_model"], (patch, patch, stack_info.count)),
-                     "seconds": round(outcome["training_seconds"], 1),
-                     "model_path": done["model"], "cancelled": done["cancelled"]})
-        if done["roc"]:
-            curves.append((name, done["roc"][0], done["roc"][1], done["metrics"]["auc"]))
-    report = params.get("output_report")
+        rows.append(row)
+        if curve:
+            curves.append(curve)
+    report = spec.output_report or None
     if report and rows:
         comparison_report(report, rows, curves,
-                          dict(settings, stack=params["stack"], samples=params["samples"],
+                          dict(spec.settings(), stack=spec.stack, samples=spec.samples,
                                models=", ".join(names)))
-    return {"rows": rows, "report": report, "cancelled": reporter.is_cancelled()}
+    return CompareOutcome(rows=rows, report=report, cancelled=reporter.is_cancelled())
+
+
+def compare_one(spec, stack_info, samples, summary, reporter, progress_range):
+    """Train and test one model (``spec``: its TrainSpec): its ``ComparisonRow``
+    and ROC curve, or ``(None, None)`` when cancelled before its first epoch."""
+    trained = train(spec, stack_info, samples, reporter, samples_summary=summary,
+                    progress_range=progress_range)
+    if trained.keras_model is None:
+        return None, None
+    done = finish(trained, spec, samples, reporter)
+    patch = done.card["patch_size"]
+    row = ComparisonRow(model=spec.model, metrics=done.metrics,
+                        parameters=done.card["parameters"],
+                        flops=_flops(trained.keras_model, (patch, patch, stack_info.count)),
+                        seconds=round(done.training_seconds, 1), model_path=done.model,
+                        cancelled=done.cancelled)
+    curve = (spec.model, done.roc[0], done.roc[1], done.metrics["auc"]) if done.roc else None
+    return row, curve
 
 
 def _flops(model, shape):

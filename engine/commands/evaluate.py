@@ -1,56 +1,53 @@
 """``evaluate``: metrics of a trained model on one split of the samples.
 
-Params: ``model`` (.keras with a model card), ``stack``, ``samples``, ``split``
-(test, validation, train or all), ``output_report`` (optional HTML).
+Spec: :class:`...core.specs.EvaluateSpec` (the model: a .keras with a model
+card, stack, samples, split, optional report). Result:
+:class:`...core.specs.EvaluateOutcome`.
 """
 
-from ...core.errors import InputError
 from ...core.model_card import check_stack_matches, read_card
 from ...core.model_reports import evaluation_report
 from ...core.sample_layer import select_split, validate_samples
+from ...core.specs import EvaluateOutcome
 from ...core.stack import read_stack_info
 from .. import metrics
 from ..patches import PaddedStack
 from ..samples_input import load_samples
 from ..training import predict_probability
 
-SPLITS = ("test", "validation", "train", "all")
 
-
-def run(params, reporter):
-    split = params.get("split", "test")
-    if split not in SPLITS:
-        raise InputError(f"SPLIT must be one of {', '.join(SPLITS)}, not '{split}'.")
-    card = read_card(params["model"])
-    stack_info = read_stack_info(params["stack"])
+def run(spec, reporter):
+    card = read_card(spec.model)
+    stack_info = read_stack_info(spec.stack)
     check_stack_matches(card, stack_info.names, stack_info.categorical)
-    samples, _ = load_samples(params["samples"], stack_info, reporter)
+    samples, _ = load_samples(spec.samples, stack_info, reporter)
     rows, cols, labels, splits = validate_samples(*samples, shape=stack_info.shape)
-    rows, cols, labels = select_split(rows, cols, labels, splits, split)
-    reporter.info(f"Evaluating {card['model']} on {len(rows)} {split} samples")
+    rows, cols, labels = select_split(rows, cols, labels, splits, spec.split)
+    reporter.info(f"Evaluating {card['model']} on {len(rows)} {spec.split} samples")
     reporter.progress(10)
-
-    from ...models import load_model
-
-    model = load_model(params["model"], compile=False)
-    stack = PaddedStack(stack_info.path, card["patch_size"], cache_dir=params.get("cache_dir"),
-                        is_cancelled=reporter.is_cancelled)
-    reporter.progress(30)
-    probability = predict_probability(model, stack, rows, cols,
-                                      card["normalisation"]["mean"],
-                                      card["normalisation"]["std"])
+    probability = model_probability(spec, card, stack_info, rows, cols, reporter)
     reporter.progress(90)
     values = metrics.evaluate(labels, probability)
     roc = metrics.roc_curve(labels, probability)
     confusion = metrics.confusion(labels, probability)
-    for name in metrics.METRICS:
-        reporter.info(f"{split} {metrics.LABELS[name]}: {values[name]:.4f}")
-    report = params.get("output_report")
+    metrics.report_metrics(reporter, values, spec.split)
+    report = spec.output_report or None
     if report:
-        evaluation_report(report, card, values, roc, confusion, split,
-                          {"model": params["model"], "stack": params["stack"],
-                           "samples": params["samples"], "split": split,
-                           "samples evaluated": len(rows)})
+        evaluation_report(report, card, values, roc, confusion, spec.split,
+                          {"model": spec.model, "stack": spec.stack, "samples": spec.samples,
+                           "split": spec.split, "samples evaluated": len(rows)})
     reporter.progress(100)
-    return {"metrics": values, "roc": roc, "confusion": confusion, "split": split,
-            "count": int(len(rows)), "report": report, "model": card["model"]}
+    return EvaluateOutcome(metrics=values, roc=roc, confusion=confusion, split=spec.split,
+                           count=int(len(rows)), report=report, model=card["model"])
+
+
+def model_probability(spec, card, stack_info, rows, cols, reporter):
+    """The landslide probability of the model of ``spec`` at (rows, cols)."""
+    from ...models import load_model
+
+    model = load_model(spec.model, compile=False)
+    stack = PaddedStack(stack_info.path, card["patch_size"], cache_dir=spec.cache_dir,
+                        is_cancelled=reporter.is_cancelled)
+    reporter.progress(30)
+    return predict_probability(model, stack, rows, cols, card["normalisation"]["mean"],
+                               card["normalisation"]["std"])

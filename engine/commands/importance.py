@@ -4,9 +4,9 @@ Input: the QGIS side (``landslide:factorimportance``) samples the stack and
 writes a ``.npz`` with ``values`` (float64 ``[n, factors]``), ``labels`` (1 =
 landslide, 0 = not) and ``names``; only scikit-learn runs here.
 
-Params: ``samples`` (the .npz path), ``seed`` (default 0), ``trees``
-(default 300), ``test_fraction`` (default 0.25), ``repeats`` (permutation
-repeats, default 10), ``n_jobs`` (default 1).
+Spec: :class:`..core.specs.ImportanceSpec` (``samples``: the .npz path,
+``seed``, ``trees``, ``test_fraction``, ``repeats`` of the permutation,
+``n_jobs``; defaults there).
 
 A stratified split keeps ``test_fraction`` of the samples aside. A
 ``RandomForestClassifier`` (``oob_score=True``) is fitted on the rest; its
@@ -20,11 +20,12 @@ held-out AUC.
 import numpy as np
 
 from ...core.errors import CancelledError, InputError
+from ...core.specs import ImportanceOutcome
 
 
-def fit_importance(values, labels, seed=0, trees=300, test_fraction=0.25, repeats=10,
-                   n_jobs=1):
-    """The forest and its importances for ``values`` ``[n, k]`` and ``labels`` ``[n]``."""
+def fit_importance(values, labels, spec):
+    """The forest and its importances for ``values`` ``[n, k]`` and ``labels`` ``[n]``,
+    with the settings of ``spec`` (an :class:`ImportanceSpec`)."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.inspection import permutation_importance
     from sklearn.metrics import roc_auc_score
@@ -37,9 +38,10 @@ def fit_importance(values, labels, seed=0, trees=300, test_fraction=0.25, repeat
         found = dict(zip(classes.tolist(), counts.tolist(), strict=True))
         raise InputError("Factor importance needs landslide and non-landslide samples "
                          f"(at least 4 of each); got {found}.")
+    seed, n_jobs = spec.seed, spec.n_jobs
     x_train, x_test, y_train, y_test = train_test_split(
-        values, labels, test_size=test_fraction, random_state=seed, stratify=labels)
-    forest = RandomForestClassifier(n_estimators=trees, oob_score=True, random_state=seed,
+        values, labels, test_size=spec.test_fraction, random_state=seed, stratify=labels)
+    forest = RandomForestClassifier(n_estimators=spec.trees, oob_score=True, random_state=seed,
                                     n_jobs=n_jobs)
     forest.fit(x_train, y_train)
     oob_probability = forest.oob_decision_function_[:, 1]
@@ -47,22 +49,19 @@ def fit_importance(values, labels, seed=0, trees=300, test_fraction=0.25, repeat
     oob_auc = float(roc_auc_score(y_train[finite], oob_probability[finite]))
     test_auc = float(roc_auc_score(y_test, forest.predict_proba(x_test)[:, 1]))
     permutation = permutation_importance(forest, x_test, y_test, scoring="roc_auc",
-                                         n_repeats=repeats, random_state=seed, n_jobs=n_jobs)
+                                         n_repeats=spec.repeats, random_state=seed, n_jobs=n_jobs)
     return forest, {
         "gini": forest.feature_importances_.tolist(),
         "permutation": permutation.importances_mean.tolist(),
         "permutation_std": permutation.importances_std.tolist(),
         "oob_score": float(forest.oob_score_), "oob_auc": oob_auc, "test_auc": test_auc,
         "n_train": int(y_train.size), "n_test": int(y_test.size),
-        "trees": int(trees), "seed": int(seed), "test_fraction": float(test_fraction),
-        "repeats": int(repeats)}
+        "trees": spec.trees, "seed": seed, "test_fraction": spec.test_fraction,
+        "repeats": spec.repeats}
 
 
-def run(params, reporter):
-    path = params.get("samples")
-    if not path:
-        raise InputError("The 'importance' command needs 'samples': an .npz with values, "
-                         "labels and names.")
+def run(spec, reporter):
+    path = spec.samples
     try:
         data = np.load(path, allow_pickle=False)
         values, labels = data["values"], data["labels"]
@@ -78,14 +77,10 @@ def run(params, reporter):
     reporter.progress(5)
     if reporter.is_cancelled():
         raise CancelledError()
-    _forest, result = fit_importance(
-        values, labels, seed=int(params.get("seed", 0)), trees=int(params.get("trees", 300)),
-        test_fraction=float(params.get("test_fraction", 0.25)),
-        repeats=int(params.get("repeats", 10)), n_jobs=int(params.get("n_jobs", 1)))
+    _forest, result = fit_importance(values, labels, spec)
     if reporter.is_cancelled():
         raise CancelledError()
-    result["names"] = names
     reporter.info(f"Out-of-bag accuracy {result['oob_score']:.3f}, out-of-bag AUC "
                   f"{result['oob_auc']:.3f}, held-out AUC {result['test_auc']:.3f}.")
     reporter.progress(100)
-    return result
+    return ImportanceOutcome(names=names, **result)

@@ -1,15 +1,10 @@
 """``model_report``: parameters, FLOPs per patch and inference speed of the models.
 
-Params (all optional)::
-
-    {"models": ["cnn", ...],        # default: all, in the paper's order
-     "input_shape": [72, 72, 9],    # patch height, width, bands
-     "batch_size": 256,             # inference batch for the speed test
-     "repeats": 3,                  # timed batches (after one warm-up); best is kept
-     "device": "cpu",               # "cpu" (default) or "default" (TensorFlow's choice)
-     "speed": true,                 # false: skip the speed test
-     "hparams": {"ctlgnet": {...}}, # per-model hyper-parameter overrides
-     "seed": 0}
+Spec: :class:`..core.specs.ModelReportSpec` (models, default all in the paper's
+order; input_shape [height, width, bands]; batch_size of the speed test;
+repeats, timed batches after one warm-up, the best kept; device "cpu" or
+"default" (TensorFlow's choice); speed false skips the speed test; hparams per
+model; seed).
 
 Result: ``{"models": [{"name", "display_name", "params", "flops_per_patch",
 "flops_analytic", "patches_per_s", "seconds_per_batch"}, ...], "input_shape",
@@ -70,80 +65,75 @@ def markdown_table(rows, input_shape, batch_size, device_name):
     return "\n".join(lines)
 
 
-def run(params, reporter):
+def run(spec, reporter):
     from ... import models
     from .. import device as engine_device
 
-    names = params.get("models") or models.available_models()
-    unknown = [name for name in names if name not in models.MODELS]
-    if unknown:
-        raise InputError(f"Unknown model(s) {', '.join(unknown)}. "
-                         f"Known: {', '.join(models.available_models())}.")
-    shape = _as_shape(params.get("input_shape", [72, 72, 9]))
-    batch_size = int(params.get("batch_size", 256))
-    repeats = int(params.get("repeats", 3))
-    seed = int(params.get("seed", 0))
-    speed = bool(params.get("speed", True))
-    hparams = params.get("hparams") or {}
-    device_choice = params.get("device", "cpu")
-    if batch_size < 1 or repeats < 1:
-        raise InputError("batch_size and repeats must be at least 1")
-    if device_choice not in ("cpu", "default"):
-        raise InputError("device must be 'cpu' or 'default'")
-
-    import keras
+    shape = _as_shape(spec.input_shape)
     import tensorflow as tf
 
-    from ...models import flops as model_flops
-
-    tf_device = "/CPU:0" if device_choice == "cpu" else None
-    if device_choice == "cpu":
+    tf_device = "/CPU:0" if spec.device == "cpu" else None
+    if spec.device == "cpu":
         device_name = f"CPU ({engine_device.cpu_name()})"
     else:
         device_name = engine_device.describe()["device"]
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
-
+    steps = (3 if spec.speed else 2) * len(spec.models)
+    progress = _Steps(reporter, steps)
     rows = []
-    steps_per_model = 3 if speed else 2
-    total_steps = steps_per_model * len(names)
-    done = 0
-    cancelled = False
-    for name in names:
+    for name in spec.models:
         if reporter.is_cancelled():
-            cancelled = True
             break
-        keras.utils.set_random_seed(seed)
-        try:
-            model = models.build_model(name, shape, **hparams.get(name, {}))
-        except ValueError as exc:
-            raise InputError(str(exc)) from exc
-        done += 1
-        reporter.progress(100.0 * done / total_steps)
-        row = {"name": name, "display_name": models.display_name(name),
-               "params": int(model.count_params()),
-               "flops_per_patch": model_flops.profile_flops(model, shape),
-               "flops_analytic": model_flops.analytic_flops(model),
-               "patches_per_s": None, "seconds_per_batch": None}
-        done += 1
-        reporter.progress(100.0 * done / total_steps)
-        if speed and not reporter.is_cancelled():
-            rate, seconds = _throughput(model, shape, batch_size, repeats, tf_device, seed)
-            row["patches_per_s"] = round(rate, 1)
-            row["seconds_per_batch"] = round(seconds, 4)
-            done += 1
-            reporter.progress(100.0 * done / total_steps)
+        row = _measure(models, name, shape, spec, tf_device, progress)
         rows.append(row)
         rate = "-" if row["patches_per_s"] is None else f"{row['patches_per_s']:,.0f}"
         reporter.info(f"{name}: {row['params']:,} parameters, "
                       f"{row['flops_per_patch'] / 1e6:,.1f} MFLOPs/patch "
                       f"(analytic {row['flops_analytic'] / 1e6:,.1f}), {rate} patches/s")
-        del model
-        keras.backend.clear_session()
-
     reporter.progress(100)
-    result = {"models": rows, "input_shape": shape, "batch_size": batch_size,
-              "repeats": repeats, "device": device_name, "threads": threads,
-              "table": markdown_table(rows, shape, batch_size, device_name)}
-    if cancelled:
+    result = {"models": rows, "input_shape": shape, "batch_size": spec.batch_size,
+              "repeats": spec.repeats, "device": device_name, "threads": threads,
+              "table": markdown_table(rows, shape, spec.batch_size, device_name)}
+    if len(rows) < len(spec.models):
         result["cancelled"] = True
     return result
+
+
+class _Steps:
+    """Progress over a known number of steps."""
+
+    def __init__(self, reporter, total):
+        self.reporter, self.total, self.done = reporter, max(1, total), 0
+
+    def step(self):
+        self.done += 1
+        self.reporter.progress(100.0 * self.done / self.total)
+
+
+def _measure(models, name, shape, spec, tf_device, progress):
+    """Parameters, FLOPs and (unless cancelled or off) the speed of one model."""
+    import keras
+
+    from ...models import flops as model_flops
+
+    keras.utils.set_random_seed(spec.seed)
+    try:
+        model = models.build_model(name, shape, **spec.hparams.get(name, {}))
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    progress.step()
+    row = {"name": name, "display_name": models.display_name(name),
+           "params": int(model.count_params()),
+           "flops_per_patch": model_flops.profile_flops(model, shape),
+           "flops_analytic": model_flops.analytic_flops(model),
+           "patches_per_s": None, "seconds_per_batch": None}
+    progress.step()
+    if spec.speed and not progress.reporter.is_cancelled():
+        rate, seconds = _throughput(model, shape, spec.batch_size, spec.repeats, tf_device,
+                                    spec.seed)
+        row["patches_per_s"] = round(rate, 1)
+        row["seconds_per_batch"] = round(seconds, 4)
+        progress.step()
+    del model
+    keras.backend.clear_session()
+    return row

@@ -1,74 +1,60 @@
 """``train``: train one model on samples + stack, evaluate it on the test split.
 
-Params: ``stack``, ``samples`` (the buildsamples layer, or a ``.npz`` with rows,
-cols, labels, splits), ``model``, ``output_model`` (.keras), and optionally
-``epochs`` (100), ``batch_size`` (16), ``learning_rate`` (0.001), ``optimizer``
-(sgd), ``label_smoothing`` (0.1), ``augment`` (true), ``patience`` (0 = off),
-``seed`` (0), ``patch_size`` (default: the samples' patch size, else 72),
-``hparams`` (model hyper-parameters), ``output_report`` (HTML, optional).
-Result: model path, test metrics, history, best epoch, card, cancelled flag.
+Spec: :class:`...core.specs.TrainSpec` (inputs, training settings and their
+defaults, model, outputs). Result: :class:`...core.specs.TrainOutcome` (model
+path, test metrics, ROC, confusion matrix, history, best epoch, card, cancelled
+flag).
 """
 
+import dataclasses
 import time
 
-from ...core.errors import InputError
+from ...core.model_reports import training_report
 from ...core.stack import read_stack_info
 from .. import metrics
-from ..reports import write_training_report
 from ..samples_input import load_samples
 from ..training import predict_probability, train
 
 
-def run(params, reporter):
-    for key in ("stack", "samples", "model", "output_model"):
-        if not params.get(key):
-            raise InputError(f"The train command needs '{key}'.")
-    stack_info = read_stack_info(params["stack"])
+def run(spec, reporter):
+    stack_info = read_stack_info(spec.stack)
     for warning in stack_info.warnings:
         reporter.warning(warning)
-    samples, summary = load_samples(params["samples"], stack_info, reporter)
-    if params.get("patch_size"):
-        summary = dict(summary or {}, patch_size=int(params["patch_size"]))
-    outcome = train(
-        stack_info, samples, params["model"], params["output_model"], reporter,
-        epochs=int(params.get("epochs", 100)), batch_size=int(params.get("batch_size", 16)),
-        learning_rate=float(params.get("learning_rate", 0.001)),
-        optimizer=params.get("optimizer", "sgd"),
-        label_smoothing=float(params.get("label_smoothing", 0.1)),
-        augment=bool(params.get("augment", True)), patience=int(params.get("patience", 0)),
-        seed=int(params.get("seed", 0)), hparams=params.get("hparams") or {},
-        cache_dir=params.get("cache_dir"), progress_range=(0, 95), samples_summary=summary)
-    if outcome["model"] is None:
+    samples, summary = load_samples(spec.samples, stack_info, reporter)
+    trained = train(spec, stack_info, samples, reporter, samples_summary=summary,
+                    progress_range=(0, 95))
+    if trained.keras_model is None:
         reporter.warning("Cancelled before the first epoch finished: no model was written.")
-        return {"cancelled": True, "model": None}
-    return finish(outcome, samples, params, reporter)
+        return trained.outcome
+    return finish(trained, spec, samples, reporter)
 
 
-def finish(outcome, samples, params, reporter):
-    """Test-split metrics and the report for a trained model."""
+def finish(trained, spec, samples, reporter):
+    """Test-split metrics and the report of a trained model (a ``Trained``);
+    the ``TrainOutcome`` with them."""
     rows, cols, labels, splits = samples
     test = splits == "test"
     started = time.monotonic()
-    probability = predict_probability(outcome["keras_model"], outcome["stack"], rows[test],
-                                      cols[test], outcome["mean"], outcome["std"])
+    probability = predict_probability(trained.keras_model, trained.stack, rows[test],
+                                      cols[test], trained.mean, trained.std)
     test_metrics = metrics.evaluate(labels[test], probability) if test.any() else {}
     roc = metrics.roc_curve(labels[test], probability) if len(set(labels[test])) == 2 else None
     cm = metrics.confusion(labels[test], probability) if test.any() else None
-    card = outcome["card"]
-    card["evaluation_seconds"] = round(time.monotonic() - started, 2)
-    if outcome["cancelled"]:
-        reporter.warning(f"Cancelled after {outcome['epochs_run']} epochs: the best model so "
-                         f"far (epoch {outcome['best_epoch']}) was kept at "
-                         f"{outcome['model']}.")
-    for name in metrics.METRICS:
-        if name in test_metrics:
-            reporter.info(f"test {metrics.LABELS[name]}: {test_metrics[name]:.4f}")
-    report = params.get("output_report")
+    outcome = trained.outcome
+    outcome.card["evaluation_seconds"] = round(time.monotonic() - started, 2)
+    if outcome.cancelled:
+        reporter.warning(f"Cancelled after {outcome.epochs_run} epochs: the best model so "
+                         f"far (epoch {outcome.best_epoch}) was kept at {outcome.model}.")
+    metrics.report_metrics(reporter, test_metrics, "test")
+    report = spec.output_report or None
     if report:
-        write_training_report(report, card, outcome["history"], test_metrics, roc, cm,
-                              params)
-    return {"cancelled": outcome["cancelled"], "model": outcome["model"],
-            "metrics": test_metrics, "roc": roc, "confusion": cm,
-            "history": outcome["history"], "best_epoch": outcome["best_epoch"],
-            "epochs_run": outcome["epochs_run"], "card": card, "report": report,
-            "training_seconds": outcome["training_seconds"]}
+        training_report(report, outcome.card, outcome.history, test_metrics, roc, cm,
+                        report_settings(spec))
+    return dataclasses.replace(outcome, metrics=test_metrics, roc=roc, confusion=cm,
+                               report=report)
+
+
+def report_settings(spec):
+    """The settings table of the training report: data, model, training settings."""
+    return {"stack": spec.stack, "samples": spec.samples, "model": spec.model,
+            **spec.settings()}

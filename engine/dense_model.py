@@ -1,0 +1,144 @@
+"""Dense (shift-and-stitch) evaluation of a :class:`.dense_plan.DensePlan`.
+
+The plan's stem runs once over a whole normalised window. After each ``k x k``
+pooling layer the ``k x k`` pooling phases go into the batch dimension, so every
+patch finds its pooled features as a contiguous window of one phase map
+(:meth:`DenseModel.phase_index`). Then the head convolution gives the
+probabilities directly, or each patch gathers its tokens / feature window and
+the plan's tail runs per patch. Before use the dense path is checked against
+the per-patch path on random data (:func:`check_dense`, tolerance
+:data:`DENSE_TOLERANCE`).
+"""
+
+import numpy as np
+
+from ..core.errors import CancelledError
+from ..core.map_writer import CANCEL_MESSAGE
+from ..core.tiling import check_bounds, patch_view
+from .runners import PatchModel
+
+DENSE_TOLERANCE = 1e-4
+DENSE_CHECK_PIXELS = 24
+
+
+def _phase_split(layer, x, k):
+    """``layer`` (k x k pooling) on each of the ``k x k`` phases, stacked in the batch."""
+    import tensorflow as tf
+
+    parts = [layer(x[:, py:, px:, :]) for py in range(k) for px in range(k)]
+    size = tf.shape(parts[-1])  # the last phase is the smallest
+    parts = [part[:, :size[1], :size[2], :] for part in parts]
+    return tf.reshape(tf.stack(parts, axis=0), [-1, size[1], size[2], parts[0].shape[-1]])
+
+
+def _conv(x, weights):
+    """A 'valid' stride-1 convolution with ``(kernel, bias, activation, ...)``."""
+    import tensorflow as tf
+
+    kernel, bias, activation = weights[:3]
+    y = tf.nn.conv2d(x, tf.constant(kernel), strides=1, padding="VALID")
+    if bias is not None:
+        y = y + tf.constant(bias)
+    return activation(y)
+
+
+class DenseModel:
+    """Dense evaluation of a :class:`.dense_plan.DensePlan` over normalised windows."""
+
+    def __init__(self, plan, patch_size, bands, batch_size):
+        import tensorflow as tf
+
+        self.plan = plan
+        self.patch_size = int(patch_size)
+        self.batch_size = int(batch_size)
+        self.multiple = int(np.prod(plan.strides)) if plan.strides else 1
+        self.step = plan.embed[3] if plan.embed is not None else 1
+        spec = tf.TensorSpec((None, None, bands), tf.float32)
+        self._dense = tf.function(self._stage, input_signature=[spec])
+        if plan.tail is not None:
+            self._tail = PatchModel(plan.tail, batch_size)
+
+    def _stage(self, window):
+        """The dense part of the model on one window (traced once)."""
+        plan, x = self.plan, window[None]
+        for (kind, layer), k in zip(plan.prefix, self._pool_strides(), strict=True):
+            x = _phase_split(layer, x, k) if kind == "pool" else layer(x, training=False)
+        if plan.mode == "head":
+            return _conv(x, plan.head)[..., 1]
+        if plan.mode == "embed":
+            x = _conv(x, plan.embed)
+        return x
+
+    def _pool_strides(self):
+        out, pools = [], iter(self.plan.strides)
+        for kind, _ in self.plan.prefix:
+            out.append(next(pools) if kind == "pool" else 0)
+        return out
+
+    def phase_index(self, rows, cols):
+        """``(phase map index, row, col)`` in the dense maps of window pixels."""
+        index = np.zeros(len(rows), dtype=np.int64)
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+        multiplier = 1
+        for k in self.plan.strides:
+            index += ((rows % k) * k + cols % k) * multiplier
+            multiplier *= k * k
+            rows, cols = rows // k, cols // k
+        return index, rows, cols
+
+    def features(self, window):
+        """The dense stage over a normalised window (rows + p - 1, cols + p - 1, C):
+        padded to a multiple of the pooling strides, run once."""
+        p = self.patch_size
+        rows, cols = window.shape[0] - p + 1, window.shape[1] - p + 1
+        extra_r = -rows % self.multiple
+        extra_c = -cols % self.multiple
+        if extra_r or extra_c:
+            window = np.pad(window, ((0, extra_r), (0, extra_c), (0, 0)))
+        return self._dense(window).numpy()
+
+    def _token_view(self, feats, rows, cols):
+        """Read-only view ``(phase, row, col, ta, tb, channels)``: the tail's input
+        of every position of the dense maps (no copy)."""
+        ta, tb, _ = self.plan.token_shape
+        step = self.step
+        check_bounds(feats.shape[1:3], rows, cols, (ta - 1) * step + 1, (tb - 1) * step + 1)
+        s0, s1, s2, s3 = feats.strides
+        return np.lib.stride_tricks.as_strided(
+            feats, (feats.shape[0], feats.shape[1] - (ta - 1) * step,
+                    feats.shape[2] - (tb - 1) * step, ta, tb, feats.shape[3]),
+            (s0, s1, s2, s1 * step, s2 * step, s3), writeable=False)
+
+    def predict(self, window, rows, cols, is_cancelled=None, progress=None):
+        """Probabilities of window pixels ``(rows, cols)``; ``progress(fraction)``
+        is called after each batch of the per-patch part."""
+        feats = self.features(window)
+        index, r, c = self.phase_index(rows, cols)
+        if self.plan.mode == "head":
+            check_bounds(feats.shape[1:3], r, c, 1, 1)
+            return feats[index, r, c].astype(np.float32)
+        view = self._token_view(feats, r, c)
+        out = np.empty(len(rows), np.float32)
+        batch = self.batch_size
+        for start in range(0, len(rows), batch):
+            if is_cancelled is not None and is_cancelled():
+                raise CancelledError(CANCEL_MESSAGE)
+            chunk = slice(start, start + batch)
+            out[chunk] = self._tail(view[index[chunk], r[chunk], c[chunk]])
+            if progress is not None:
+                progress(min(start + batch, len(rows)) / len(rows))
+        return out
+
+
+def check_dense(dense, patch_model, patch_size, bands, seed=0, rows=13, cols=11):
+    """Largest difference between the dense and the per-patch path on random data."""
+    p = patch_size
+    rng = np.random.default_rng(seed)
+    window = rng.standard_normal((rows + p - 1, cols + p - 1, bands)).astype(np.float32)
+    pick = rng.choice(rows * cols, size=min(DENSE_CHECK_PIXELS, rows * cols), replace=False)
+    pick = np.unique(np.r_[pick, 0, rows * cols - 1])
+    r, c = np.divmod(pick, cols)
+    view = patch_view(window, p)
+    expected = patch_model.predict(view[r, c])
+    got = dense.predict(window, r, c)
+    return float(np.max(np.abs(expected - got)))
