@@ -87,12 +87,19 @@ def add_model_sections(report, card, metrics, roc, confusion, split="test"):
     report.settings(flat, title=None)
 
 
+def _kept_by(card):
+    """The rule that chose the kept epoch, as the dialog shows it."""
+    from .specs.training import SELECTIONS
+
+    return dict(SELECTIONS)[card["training"].get("kept_by", "val_accuracy")]
+
+
 def training_report(path, card, history, metrics, roc, confusion, settings):
     report = Report(f"Training report: {card['model']}")
     report.settings(settings)
     report.heading("Training curves")
     report.figure(curves_figure(history, card["training"]["best_epoch"]),
-                  caption=f"Best validation accuracy at epoch {card['training']['best_epoch']} "
+                  caption=f"{_kept_by(card)} at epoch {card['training']['best_epoch']} "
                           "(the model kept)")
     add_model_sections(report, card, metrics, roc, confusion)
     return report.write(path)

@@ -12,6 +12,7 @@ Phases of :func:`train`: :func:`prepare` (samples, patches, statistics),
 and the keep-best rule per epoch) and :func:`save_best` (model + card).
 """
 
+import math
 import os
 import platform
 import time
@@ -25,7 +26,7 @@ from ..core.files import atomic_output, ensure_writable_dir
 from ..core.sample_layer import select_split, validate_samples
 from ..core.specs import TrainOutcome
 from ..core.specs.samples import DEFAULT_PATCH_SIZE
-from ..core.specs.training import OPTIMIZERS
+from ..core.specs.training import OPTIMIZERS, SELECTIONS
 from . import metrics
 from .patches import PaddedStack, batches, tf_dataset, training_statistics
 
@@ -54,9 +55,10 @@ class Prepared:
 class EpochLog:
     """What the epoch loop did: history and the best (kept) epoch."""
 
+    selection: str = "val_accuracy"  # the history key whose best epoch is kept
     history: dict = field(default_factory=lambda: {key: [] for key in HISTORY_KEYS})
     best_epoch: int = 0
-    best_val_accuracy: float = -1.0
+    best_score: float = -math.inf
     epochs_run: int = 0
     seconds: float = 0.0
     cancelled: bool = False
@@ -67,13 +69,20 @@ class EpochLog:
         self.epochs_run += 1
 
     def keep_if_best(self, model, path):
-        """The paper's rule: save the model of the best validation accuracy so far."""
-        accuracy = self.history["val_accuracy"][-1]
-        if accuracy <= self.best_val_accuracy:
+        """Save the model when its ``selection`` score is the best so far (the paper's
+        rule: validation accuracy); the first epoch is always kept, so a score that
+        is undefined (AUC of a one-class validation split) cannot lose the model."""
+        score = self.history[self.selection][-1]
+        score = score if math.isfinite(score) else -math.inf
+        if score <= self.best_score and self.best_epoch:
             return False
-        self.best_val_accuracy, self.best_epoch = accuracy, self.epochs_run
+        self.best_score, self.best_epoch = score, self.epochs_run
         model.save(path)
         return True
+
+    @property
+    def best_val_accuracy(self):
+        return self.history["val_accuracy"][self.best_epoch - 1] if self.best_epoch else None
 
 
 @dataclass
@@ -239,7 +248,7 @@ def run_epochs(spec, model, data, best_path, reporter, progress_range):
     start, end = progress_range
     steps_per_epoch = -(-len(data.train[0]) // data.batch_size)
     cancel = _CancelCallback(reporter, start, end - start, spec.epochs, steps_per_epoch)
-    log = EpochLog()
+    log = EpochLog(selection=spec.selection)
     started = time.monotonic()
     for epoch in range(spec.epochs):
         cancel.epoch = epoch
@@ -254,8 +263,8 @@ def run_epochs(spec, model, data, best_path, reporter, progress_range):
         if cancel.stopped:
             break
         if spec.patience and log.epochs_run - log.best_epoch >= spec.patience:
-            reporter.info(f"Early stopping: no better validation accuracy for "
-                          f"{spec.patience} epochs.")
+            reporter.info(f"Early stopping: {spec.patience} epochs without a better model "
+                          f"by '{dict(SELECTIONS)[spec.selection]}'.")
             break
     log.seconds = time.monotonic() - started
     log.cancelled = cancel.stopped
@@ -347,6 +356,7 @@ def _card(spec, facts):
 def _training_facts(spec, data, log):
     return {"epochs": spec.epochs, "epochs_run": log.epochs_run,
             "best_epoch": log.best_epoch, "best_val_accuracy": log.best_val_accuracy,
+            "kept_by": spec.selection,
             "batch_size": data.batch_size, "learning_rate": spec.learning_rate,
             "optimizer": spec.optimizer, "label_smoothing": spec.label_smoothing,
             "augment": spec.augment, "early_stopping_patience": spec.patience,

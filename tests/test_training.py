@@ -196,6 +196,24 @@ def test_compare_command(small_stack, small_samples, tmp_path, fake_reporter):
     assert "★" in html and "ROC curves of all models" in html
 
 
+@pytest.mark.parametrize("selection", ["val_accuracy", "val_auc"])
+def test_the_model_kept_is_the_best_epoch_by_the_chosen_score(small_stack, small_samples,
+                                                              tmp_path, fake_reporter,
+                                                              selection):
+    """KEEP_MODEL: the kept epoch is the first best epoch of that validation score."""
+    from landslide_susceptibility.engine.commands import run_command
+
+    trained = run_command("train", dict(ENGINE_TINY, stack=small_stack, samples=small_samples,
+                                        model="cnn", epochs=4, selection=selection,
+                                        output_model=str(tmp_path / "cnn.keras")),
+                          fake_reporter)
+    scores = trained.history[selection]
+    assert trained.best_epoch == int(np.argmax(scores)) + 1
+    card = read_card(trained.model)["training"]
+    assert card["kept_by"] == selection and card["best_epoch"] == trained.best_epoch
+    assert card["best_val_accuracy"] == trained.history["val_accuracy"][trained.best_epoch - 1]
+
+
 # --- metrics against an independent computation -----------------------------------
 
 def test_metrics_match_hand_computation():

@@ -12,6 +12,8 @@ from ..errors import InputError
 from .samples import SAMPLE_SPLITS
 from .spec import Result, Spec, param
 
+SELECTIONS = (("val_accuracy", "Best validation accuracy (paper)"),
+              ("val_auc", "Best validation AUC"))
 OPTIMIZERS = (("sgd", "SGD, momentum 0.9 (paper)"), ("adam", "Adam"), ("adamw", "AdamW"))
 EVALUATION_SPLITS = tuple(zip(SAMPLE_SPLITS[::-1] + ("all",),
                               ("Test", "Validation", "Training", "All samples"), strict=True))
@@ -61,6 +63,8 @@ class TrainingSettings(Spec):
     patience: int = param(0, key="EARLY_STOPPING_PATIENCE",
                           label="Early stopping patience (epochs, 0 = off)", kind="int",
                           minimum=0, maximum=100000)
+    selection: str = param("val_accuracy", key="KEEP_MODEL", label="Model kept",
+                           kind="enum", choices=SELECTIONS, advanced=True)
     seed: int = param(0, key="SEED", label="Random seed", kind="int", minimum=0)
 
     def settings(self):
