@@ -4,7 +4,7 @@ from qgis.core import QgsProcessing, QgsProcessingParameterVectorDestination
 
 from ..core.build_samples import build_samples
 from ..core.samples import summary_text
-from ..core.specs.samples import SamplesSpec
+from ..core.specs.samples import DEFAULT_PATCH_SIZE, RATIOS, SAMPLES_PER_CLASS, SamplesSpec
 from .base import LandslideAlgorithm, run_core
 from .inputs import add_inventory, inventory_source
 from .outputs import add_outputs, push_warnings, raster_source
@@ -27,12 +27,14 @@ class BuildSamples(LandslideAlgorithm):
         "so you can see and edit the samples on the map.<br>"
         "<b>STACK</b>: the factor stack. <b>INVENTORY</b>: landslide polygons, points (the "
         "cell under each point) or a raster mask (1 = landslide), reprojected if its CRS "
-        "differs. <b>PATCH_SIZE</b> (72). <b>SAMPLES_PER_CLASS</b> (10000): centres are drawn "
+        f"differs. <b>PATCH_SIZE</b> ({DEFAULT_PATCH_SIZE}). <b>SAMPLES_PER_CLASS</b> "
+        f"({SAMPLES_PER_CLASS}): centres are drawn "
         "without replacement; with fewer landslide pixels they are drawn with replacement "
         "and a warning gives the numbers. <b>SPLIT_METHOD</b>: 0 random, as in the paper; "
         "1 spatial blocks of BLOCK_SIZE map units assigned to the splits by ratio, with a "
         "half-patch buffer so that no test patch overlaps a training patch. "
-        "<b>TRAIN/VALIDATION/TEST_RATIO</b> (6:2:2). <b>NEGATIVE_BUFFER</b>: map units kept "
+        f"<b>TRAIN/VALIDATION/TEST_RATIO</b> ({':'.join(f'{r:g}' for r in RATIOS)}). "
+        "<b>NEGATIVE_BUFFER</b>: map units kept "
         "free around landslides when drawing non-landslide centres. <b>SEED</b>: same seed, "
         "same samples.<br>"
         "<b>Leakage</b>: overlapping patches share pixels, so with the random split test "

@@ -24,7 +24,8 @@ class CreateSampleArea(LandslideAlgorithm):
         "different grids, CRSs and as vectors, like real data, so alignment is exercised.<br>"
         "<b>OUTPUT_FOLDER</b>: where to write (files of an earlier sample area there are "
         "replaced). <b>SEED</b>: same seed, same area. <b>SIZE</b>: cells per side "
-        "(default 400, i.e. 4 km at 10 m; up to 8000; 5000 takes about 45 s and 1.6 GB).<br>"
+        f"(default {DEFAULT_SIZE}, i.e. {DEFAULT_SIZE / 100:g} km at 10 m; up to {MAX_SIZE}; 5000 "
+        "takes about 45 s and 1.6 GB).<br>"
         "<b>Outputs</b>: the folder, the list of files, the number of landslides and the "
         "AUC of the true probability (the Bayes-optimal AUC).")
 

@@ -22,7 +22,7 @@ class DeriveTerrainFactors(LandslideAlgorithm):
         "<b>DEM</b>: elevation raster, preferably in a projected CRS with metres (a "
         "geographic DEM uses gdaldem's approximate 111120 m per degree, with a warning).<br>"
         "<b>FLAT_THRESHOLD</b>: slope in degrees below which a cell is 'flat' "
-        "(default 1).<br>"
+        f"(default {FLAT_THRESHOLD:g}).<br>"
         "<b>OUTPUT_SLOPE</b>: slope in degrees (float32), GDAL's <i>gdaldem slope</i> "
         "(Horn's method, edges computed), so it equals gdaldem and QGIS's Slope tool.<br>"
         "<b>OUTPUT_ASPECT</b>: the paper's nine aspect classes as integer codes: "

@@ -10,13 +10,11 @@ import tempfile
 from qgis.core import (
     QgsProcessing,
     QgsProcessingMultiStepFeedback,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterLayer,
 )
 
-from ..core.importance import SAMPLE_SIZE as IMPORTANCE_SAMPLE_SIZE
 from ..core.importance import prepare_samples, ranked_rows, write_report
-from ..core.specs import ImportanceSpec
+from ..core.specs import ImportanceSpec, default_of
+from ..core.specs.factors import IMPORTANCE_SAMPLE_SIZE, ImportanceSamplingSpec
 from .base import LandslideAlgorithm, run_core
 from .engine_runner import run_engine
 from .inputs import add_inventory, inventory_source
@@ -38,23 +36,24 @@ class FactorImportance(LandslideAlgorithm):
         "<b>INVENTORY</b>: landslides as polygons, points or a raster mask (non-zero cells); "
         "reprojected to the stack when needed. A cell is a landslide when its centre is in "
         "a polygon or a point falls in it.<br>"
-        "<b>SAMPLE_SIZE</b>: at most this many landslide pixels (default 10000; all when "
+        f"<b>SAMPLE_SIZE</b>: at most this many landslide pixels (default "
+        f"{IMPORTANCE_SAMPLE_SIZE}; all when "
         "fewer), and as many random valid non-landslide pixels.<br>"
         "<b>SEED</b>: random seed of the draw, the split and the forest.<br>"
-        "<b>TREES</b> (advanced): trees in the forest (default 300).<br>"
+        "<b>TREES</b> (advanced): trees in the forest (default "
+        f"{default_of(ImportanceSpec, 'trees')}).<br>"
         "A quarter of the samples is held out: the forest (scikit-learn, run in the engine "
         "process) is fitted on the rest with out-of-bag scoring; permutation importance is "
-        "the drop in held-out ROC AUC when a factor is shuffled (10 repeats).<br>"
+        f"the drop in held-out ROC AUC when a factor is shuffled "
+        f"({default_of(ImportanceSpec, 'repeats')} repeats).<br>"
         "<b>OUTPUT_TABLE</b>: fields factor, gini, permutation, permutation_std.<br>"
         "<b>OUTPUT_REPORT</b>: HTML report with sorted bar charts, the out-of-bag score and "
         "the inputs and settings.")
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterRasterLayer("STACK", "Factor stack"))
+        add_spec_parameters(self, ImportanceSamplingSpec, ["STACK"])
         add_inventory(self, extra_types=[QgsProcessing.TypeVectorLine])
-        self.addParameter(QgsProcessingParameterNumber(
-            "SAMPLE_SIZE", "Landslide pixels sampled (at most)",
-            QgsProcessingParameterNumber.Integer, IMPORTANCE_SAMPLE_SIZE, minValue=10))
+        add_spec_parameters(self, ImportanceSamplingSpec, ["SAMPLE_SIZE"])
         add_spec_parameters(self, ImportanceSpec, ["SEED", "TREES"])
         add_outputs(self, table=("OUTPUT_TABLE", "Importance table"), report="Importance report",
             values=[("OOB_SCORE", float, "Out-of-bag accuracy"),
@@ -65,7 +64,8 @@ class FactorImportance(LandslideAlgorithm):
                               "factor stack")
         inventory, layer_name, kind = inventory_source(self, parameters, "INVENTORY",
                                                        context, feedback)
-        size = self.parameterAsInt(parameters, "SAMPLE_SIZE", context)
+        size = read_spec(self, ImportanceSamplingSpec, parameters, context,
+                         stack=stack).sample_size
         report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
         steps = QgsProcessingMultiStepFeedback(2, feedback)
         with tempfile.TemporaryDirectory(prefix="landslide_importance_") as tmp:

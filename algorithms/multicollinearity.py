@@ -2,12 +2,12 @@
 (core/collinearity.py)."""
 
 import numpy as np
-from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer
 
-from ..core.collinearity import SAMPLE_SIZE as VIF_SAMPLE_SIZE
 from ..core.collinearity import multicollinearity, write_report
+from ..core.specs.factors import VIF_SAMPLE_SIZE, CollinearitySpec
 from .base import LandslideAlgorithm, run_core
 from .outputs import add_outputs, push_warnings, raster_source, write_table
+from .spec_parameters import add_spec_parameters, read_spec
 
 
 class Multicollinearity(LandslideAlgorithm):
@@ -23,7 +23,8 @@ class Multicollinearity(LandslideAlgorithm):
         "factor of each correlated group.<br>"
         "<b>STACK</b>: the factor stack from 'Align factors' (a plain multi-band GeoTIFF "
         "works too; its bands are then named by number, with a warning).<br>"
-        "<b>SAMPLE_SIZE</b>: valid pixels drawn at random (default 100000; 0 = all).<br>"
+        f"<b>SAMPLE_SIZE</b>: valid pixels drawn at random (default {VIF_SAMPLE_SIZE}; 0 = all)."
+        "<br>"
         "<b>SEED</b>: random seed of the draw.<br>"
         "<b>OUTPUT_TABLE</b>: a table with fields factor, vif, tol, flag (ok / high / "
         "constant).<br>"
@@ -31,22 +32,17 @@ class Multicollinearity(LandslideAlgorithm):
         "the correlation matrix as a heat map, and the inputs and settings.")
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterRasterLayer("STACK", "Factor stack"))
-        self.addParameter(QgsProcessingParameterNumber(
-            "SAMPLE_SIZE", "Pixels sampled (0 = all valid pixels)",
-            QgsProcessingParameterNumber.Integer, VIF_SAMPLE_SIZE, minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            "SEED", "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        add_spec_parameters(self, CollinearitySpec)
         add_outputs(self, table=("OUTPUT_TABLE", "VIF table"), report="Multicollinearity report",
             values=[("MAX_VIF", float, "Largest VIF")])
 
     def process(self, parameters, context, feedback):
         stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
                               "factor stack")
-        size = self.parameterAsInt(parameters, "SAMPLE_SIZE", context)
-        seed = self.parameterAsInt(parameters, "SEED", context)
+        spec = read_spec(self, CollinearitySpec, parameters, context, stack=stack)
         report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
-        result = run_core(multicollinearity, feedback, stack, sample_size=size, seed=seed)
+        result = run_core(multicollinearity, feedback, stack, sample_size=spec.sample_size,
+                          seed=spec.seed)
         push_warnings(feedback, result["warnings"])
         feedback.pushInfo(f"{result['sample_size']} of {result['valid_pixels']} valid pixels "
                           f"sampled")

@@ -1,7 +1,7 @@
 """landslide:predictsusceptibility: the susceptibility map of a stack with a trained model."""
 
 
-from ..core.specs import PredictSpec
+from ..core.specs import PredictSpec, default_of
 from .base import LandslideAlgorithm
 from .engine_runner import run_engine
 from .model_check import check_model_against_stack
@@ -25,9 +25,10 @@ class PredictSusceptibility(LandslideAlgorithm):
         "trained on). It must have the model's factors with the same names, in the same "
         "order, with the same categorical flags; otherwise the algorithm stops and lists "
         "both.<br>"
-        "<b>BATCH_SIZE</b> (default 256): patches per model call; lower it if memory is "
+        f"<b>BATCH_SIZE</b> (default {default_of(PredictSpec, 'batch_size')}): patches per model "
+        "call; lower it if memory is "
         "short. It does not change the result.<br>"
-        "<b>STRIDE</b> (default 1 = every pixel): with s &gt; 1 the model runs only on every "
+        "<b>STRIDE</b> (1 = every pixel, the default): with s &gt; 1 the model runs only on every "
         "s-th row and column (plus the last ones) and the pixels between are filled by "
         "bilinear interpolation; valid pixels next to a nodata node are predicted directly. "
         "A speed/accuracy trade-off for large areas: about s² fewer model runs (the log "

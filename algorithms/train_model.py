@@ -2,11 +2,14 @@
 
 
 from ..core.model_reports import metrics_rows
-from ..core.specs import TrainSpec
+from ..core.specs import TrainingSettings, TrainSpec
+from ..core.specs.training import model_choices
 from .base import LandslideAlgorithm
 from .outputs import add_outputs, write_table
 from .spec_parameters import add_spec_parameters
 from .training_parameters import TRAINING_KEYS, run_on_samples
+
+_DEFAULTS = TrainingSettings().settings()
 
 
 class TrainModel(LandslideAlgorithm):
@@ -20,10 +23,12 @@ class TrainModel(LandslideAlgorithm):
         "<b>STACK</b>: the factor stack the samples were built on. <b>SAMPLES</b>: the point "
         "layer from 'Build landslide samples' (fields label, split, row, col; points you moved "
         "on the map are used where they are now). "
-        "<b>MODEL</b>: cnn, resnet18, densenet, vit, frit or ctlgnet. <b>EPOCHS</b> (100), "
-        "<b>BATCH_SIZE</b> (16; clamped with a warning to the training set size), "
-        "<b>LEARNING_RATE</b> (0.001), <b>OPTIMIZER</b> (SGD as the paper, with momentum "
-        "0.9; Adam, AdamW), <b>LABEL_SMOOTHING</b> (0.1, cross-entropy on a 2-class softmax),"
+        f"<b>MODEL</b>: {', '.join(label for _, label in model_choices())}. "
+        f"<b>EPOCHS</b> ({_DEFAULTS['epochs']}), <b>BATCH_SIZE</b> ({_DEFAULTS['batch_size']}; "
+        f"clamped with a warning to the training set size), <b>LEARNING_RATE</b> "
+        f"({_DEFAULTS['learning_rate']:g}), <b>OPTIMIZER</b> (SGD as the paper, with momentum "
+        "0.9; Adam, AdamW), <b>LABEL_SMOOTHING</b> "
+        f"({_DEFAULTS['label_smoothing']:g}, cross-entropy on a 2-class softmax),"
         " <b>AUGMENT</b> (random flip, 90° rotation and scaling of training patches), "
         "<b>EARLY_STOPPING_PATIENCE</b> (0 = off), <b>SEED</b> (same seed, same data, CPU: "
         "the same weights and metrics).<br>"

@@ -14,13 +14,12 @@ import numpy as np
 
 from .errors import InputError
 from .progress import check_cancelled, never_cancelled, no_progress, scaled
+from .specs.factors import VIF_SAMPLE_SIZE as SAMPLE_SIZE
 from .stack import read_stack_info, sample_pixels
 
 VIF_THRESHOLD = 10.0
 TOL_THRESHOLD = 0.1
 
-
-SAMPLE_SIZE = 100_000  # valid pixels drawn for the VIF (0 = all)
 
 
 def vif(values):

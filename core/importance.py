@@ -14,11 +14,11 @@ from .errors import InputError
 from .files import atomic_output
 from .inventory import balanced_samples, inventory_mask
 from .progress import never_cancelled, no_progress, scaled
+from .specs.factors import IMPORTANCE_SAMPLE_SIZE
 from .stack import read_stack_info
 
-SAMPLE_SIZE = 10_000  # landslide pixels sampled at most (and as many others)
 
-def prepare_samples(stack, inventory, samples_path, sample_size=SAMPLE_SIZE, seed=0,
+def prepare_samples(stack, inventory, samples_path, sample_size=IMPORTANCE_SAMPLE_SIZE, seed=0,
                     layer_name=None, kind=None, progress=no_progress,
                     is_cancelled=never_cancelled):
     """Write the balanced samples of ``stack`` and ``inventory`` to ``samples_path``."""
