@@ -6,8 +6,8 @@ from ..core.build_samples import build_samples
 from ..core.samples import summary_text
 from ..core.specs.samples import DEFAULT_PATCH_SIZE, RATIOS, SAMPLES_PER_CLASS, SamplesSpec
 from .base import LandslideAlgorithm, run_core
-from .inputs import add_inventory, inventory_source
-from .outputs import add_outputs, push_warnings, raster_source
+from .inputs import inventory_source, stack_source
+from .outputs import add_outputs, push_warnings
 from .spec_parameters import add_spec_parameters, read_spec
 from .styling import style_output_on_load
 
@@ -45,10 +45,7 @@ class BuildSamples(LandslideAlgorithm):
         "Training, evaluation and prediction use the same rule.")
 
     def initAlgorithm(self, config=None):
-        add_spec_parameters(self, SamplesSpec, ["STACK"])
-        add_inventory(self)
-        add_spec_parameters(self, SamplesSpec, [p.key for _, p in SamplesSpec.params()
-                                                if p.key != "STACK"])
+        add_spec_parameters(self, SamplesSpec)
         self.addParameter(QgsProcessingParameterVectorDestination(
             "OUTPUT", "Samples", QgsProcessing.TypeVectorPoint))
         add_outputs(self, values=[
@@ -56,11 +53,11 @@ class BuildSamples(LandslideAlgorithm):
             ("SAMPLE_COUNT", float, "Samples written")])
 
     def process(self, parameters, context, feedback):
-        stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
-                              "factor stack (STACK)")
-        spec = read_spec(self, SamplesSpec, parameters, context, stack=stack)
+        stack = stack_source(self, parameters, context)
         inventory, layer_name, kind = inventory_source(self, parameters, "INVENTORY",
                                                        context, feedback)
+        spec = read_spec(self, SamplesSpec, parameters, context, stack=stack,
+                         inventory=inventory)
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         result = run_core(
             build_samples, feedback, stack, inventory, output, patch_size=spec.patch_size,

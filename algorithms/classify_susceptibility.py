@@ -29,7 +29,7 @@ from ..core.specs.maps import CLASS_SAMPLE_SIZE as SAMPLE_SIZE
 from ..core.specs.maps import JENKS_SAMPLE
 from .base import LandslideAlgorithm, run_core
 from .engine_runner import run_engine
-from .inputs import add_inventory, inventory_source
+from .inputs import inventory_source
 from .outputs import add_outputs, push_warnings, raster_source, write_table
 from .spec_parameters import add_spec_parameters, read_spec
 from .styling import style_output_on_load, write_style_sidecar
@@ -70,9 +70,7 @@ class ClassifySusceptibility(LandslideAlgorithm):
         "SUCCESS_AUC and BREAKS_USED.")
 
     def initAlgorithm(self, config=None):
-        add_spec_parameters(self, ClassifySpec, ["SUSCEPTIBILITY"])
-        add_inventory(self, optional=True)
-        add_spec_parameters(self, ClassifySpec, ["METHOD", "BREAKS", "OUTPUT"])
+        add_spec_parameters(self, ClassifySpec)
         add_outputs(self, table=("OUTPUT_TABLE", "Class statistics"),
             report="Classification report", values=[
             ("HIGH_LANDSLIDE_SHARE", float, "Share of landslides in High + Very high"),

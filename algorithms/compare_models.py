@@ -3,24 +3,28 @@
 
 from ..core.model_reports import METRIC_ORDER
 from ..core.specs import CompareSpec
-from .base import LandslideAlgorithm
-from .outputs import add_outputs, write_table
-from .spec_parameters import add_spec_parameters
-from .training_parameters import TRAINING_KEYS, run_on_samples
+from ..core.specs.training import model_choices
+from .outputs import write_table
+from .training_parameters import TrainingAlgorithm
+
+RESULT_VALUES = [("BEST_MODEL", str, "Best model by AUC")]
 
 
-class CompareModels(LandslideAlgorithm):
+class CompareModels(TrainingAlgorithm):
     NAME = "comparemodels"
     DISPLAY_NAME = "Compare landslide models"
     GROUP = "models"
     ICON = "compare"
+    NOTHING_WRITTEN = "Cancelled before any model finished: nothing was written."
+    TABLE, VALUES = ("OUTPUT_TABLE", "Comparison table"), RESULT_VALUES
+    SPEC, MODEL_KEY, OUTPUT_KEY = CompareSpec, "MODELS", "OUTPUT_FOLDER"
     HELP = (
         "Trains and evaluates several architectures on the same samples with the same "
         "settings and produces the paper's Table 2 for your data: one row per model with "
         "OA, precision, recall, F1, MCC, kappa, AUC, RMSE, MAE, Brier score (test split), "
         "parameters, FLOPs per patch and training time.<br>"
         "<b>STACK</b>: the factor stack; <b>SAMPLES</b>: the layer from 'Build landslide "
-        "samples'. <b>MODELS</b>: any of cnn, resnet18, densenet, vit, frit, ctlgnet "
+        f"samples'. <b>MODELS</b>: any of {', '.join(label for _, label in model_choices())} "
         "(default all six). "
         "Training parameters as in 'Train landslide model'.<br>"
         "<b>OUTPUT_FOLDER</b>: one NAME.keras model and NAME.html report per architecture. "
@@ -28,18 +32,7 @@ class CompareModels(LandslideAlgorithm):
         "best model per metric marked and all ROC curves on one plot.<br>"
         "Cancel stops the current model (keeping its best so far) and skips the rest.")
 
-    def initAlgorithm(self, config=None):
-        add_spec_parameters(self, CompareSpec, ["STACK", "SAMPLES", "MODELS"] + TRAINING_KEYS +
-                            ["OUTPUT_FOLDER"])
-        add_outputs(self, table=("OUTPUT_TABLE", "Comparison table"), values=[
-            ("BEST_MODEL", str, "Best model by AUC")])
-        add_spec_parameters(self, CompareSpec, ["OUTPUT_REPORT"])
-
-    def process(self, parameters, context, feedback):
-        spec, result = run_on_samples(self, CompareSpec, parameters, context, feedback)
-        if not result.rows:
-            feedback.pushInfo("Cancelled before any model finished: nothing was written.")
-            return {}
+    def outputs(self, spec, result, parameters, context, feedback):
         columns = [("model", str)] + [(name, float) for name in METRIC_ORDER] + \
             [("parameters", int), ("flops_per_patch", float), ("training_s", float),
              ("model_path", str)]

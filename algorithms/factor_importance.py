@@ -17,8 +17,8 @@ from ..core.specs import ImportanceSpec, default_of
 from ..core.specs.factors import IMPORTANCE_SAMPLE_SIZE, ImportanceSamplingSpec
 from .base import LandslideAlgorithm, run_core
 from .engine_runner import run_engine
-from .inputs import add_inventory, inventory_source
-from .outputs import add_outputs, push_warnings, raster_source, write_table
+from .inputs import add_inventory, inventory_source, stack_source
+from .outputs import add_outputs, push_warnings, write_table
 from .spec_parameters import add_spec_parameters, read_spec
 
 
@@ -60,8 +60,7 @@ class FactorImportance(LandslideAlgorithm):
             ("TEST_AUC", float, "Held-out AUC")])
 
     def process(self, parameters, context, feedback):
-        stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
-                              "factor stack")
+        stack = stack_source(self, parameters, context)
         inventory, layer_name, kind = inventory_source(self, parameters, "INVENTORY",
                                                        context, feedback)
         size = read_spec(self, ImportanceSamplingSpec, parameters, context,

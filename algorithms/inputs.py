@@ -14,6 +14,12 @@ INVENTORY_TYPES = [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoin
                    QgsProcessing.TypeRaster]
 
 
+def stack_source(algorithm, parameters, context):
+    """The file path of the factor stack (the STACK parameter)."""
+    return raster_source(algorithm.parameterAsRasterLayer(parameters, "STACK", context),
+                         "factor stack")
+
+
 def add_inventory(algorithm, optional=False, extra_types=()):
     """The INVENTORY parameter: landslides as polygons, points or a raster mask."""
     algorithm.addParameter(QgsProcessingParameterMapLayer(

@@ -6,7 +6,8 @@ import numpy as np
 from ..core.collinearity import multicollinearity, write_report
 from ..core.specs.factors import VIF_SAMPLE_SIZE, CollinearitySpec
 from .base import LandslideAlgorithm, run_core
-from .outputs import add_outputs, push_warnings, raster_source, write_table
+from .inputs import stack_source
+from .outputs import add_outputs, push_warnings, write_table
 from .spec_parameters import add_spec_parameters, read_spec
 
 
@@ -37,8 +38,7 @@ class Multicollinearity(LandslideAlgorithm):
             values=[("MAX_VIF", float, "Largest VIF")])
 
     def process(self, parameters, context, feedback):
-        stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
-                              "factor stack")
+        stack = stack_source(self, parameters, context)
         spec = read_spec(self, CollinearitySpec, parameters, context, stack=stack)
         report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
         result = run_core(multicollinearity, feedback, stack, sample_size=spec.sample_size,

@@ -4,8 +4,9 @@
 from ..core.specs import PredictSpec, default_of
 from .base import LandslideAlgorithm
 from .engine_runner import run_engine
+from .inputs import stack_source
 from .model_check import check_model_against_stack
-from .outputs import add_outputs, raster_source
+from .outputs import add_outputs
 from .spec_parameters import add_spec_parameters, read_spec
 from .styling import style_output_on_load, write_style_sidecar
 
@@ -57,8 +58,7 @@ class PredictSusceptibility(LandslideAlgorithm):
             ("EVALUATION", str, "Evaluation path")])
 
     def process(self, parameters, context, feedback):
-        stack = raster_source(self.parameterAsRasterLayer(parameters, "STACK", context),
-                              "factor stack (STACK)")
+        stack = stack_source(self, parameters, context)
         spec = read_spec(self, PredictSpec, parameters, context, stack=stack)
         card = check_model_against_stack(spec.model, spec.stack)
         feedback.pushInfo(f"Model {card['model']}, {card['patch_size']} x "

@@ -16,6 +16,7 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMapLayer,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -25,6 +26,7 @@ from qgis.core import (
 
 from ..core.specs import default_of
 from ..core.specs.spec import LAYER_KINDS
+from .inputs import INVENTORY_TYPES
 
 
 def spec_fields(spec_class, keys=None):
@@ -105,6 +107,8 @@ _BUILDERS = {
     "raster": lambda p, default: QgsProcessingParameterRasterLayer(p.key, p.label),
     "points": lambda p, default: QgsProcessingParameterVectorLayer(
         p.key, p.label, [QgsProcessing.TypeVectorPoint]),
+    "inventory": lambda p, default: QgsProcessingParameterMapLayer(p.key, p.label,
+                                                                   types=INVENTORY_TYPES),
 }
 
 

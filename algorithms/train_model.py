@@ -4,19 +4,22 @@
 from ..core.model_reports import metrics_rows
 from ..core.specs import TrainingSettings, TrainSpec
 from ..core.specs.training import model_choices
-from .base import LandslideAlgorithm
-from .outputs import add_outputs, write_table
-from .spec_parameters import add_spec_parameters
-from .training_parameters import TRAINING_KEYS, run_on_samples
+from .outputs import write_table
+from .training_parameters import TrainingAlgorithm
 
 _DEFAULTS = TrainingSettings().settings()
+RESULT_VALUES = [("AUC", float, "Test AUC"), ("OA", float, "Test overall accuracy"),
+                 ("CANCELLED", bool, "Stopped early by cancel")]
 
 
-class TrainModel(LandslideAlgorithm):
+class TrainModel(TrainingAlgorithm):
     NAME = "trainmodel"
     DISPLAY_NAME = "Train landslide model"
     GROUP = "models"
     ICON = "train"
+    SPEC, MODEL_KEY, OUTPUT_KEY = TrainSpec, "MODEL", "OUTPUT_MODEL"
+    TABLE, VALUES = ("OUTPUT_METRICS", "Test metrics"), RESULT_VALUES
+    NOTHING_WRITTEN = "Cancelled before the first epoch finished: no model written."
     HELP = (
         "Trains one of the paper's six architectures on the samples and the factor stack, "
         "in the engine process (TensorFlow), while QGIS stays usable.<br>"
@@ -43,19 +46,7 @@ class TrainModel(LandslideAlgorithm):
         "training curves, metrics, ROC, confusion matrix, model card and data leakage.<br>"
         "Cancel stops within seconds and keeps the best model so far.")
 
-    def initAlgorithm(self, config=None):
-        add_spec_parameters(self, TrainSpec, ["STACK", "SAMPLES", "MODEL"] + TRAINING_KEYS +
-                            ["OUTPUT_MODEL"])
-        add_outputs(self, table=("OUTPUT_METRICS", "Test metrics"), values=[
-            ("AUC", float, "Test AUC"), ("OA", float, "Test overall accuracy"),
-            ("CANCELLED", bool, "Stopped early by cancel")])
-        add_spec_parameters(self, TrainSpec, ["OUTPUT_REPORT"])
-
-    def process(self, parameters, context, feedback):
-        spec, result = run_on_samples(self, TrainSpec, parameters, context, feedback)
-        if not result.model:
-            feedback.pushInfo("Cancelled before the first epoch finished: no model written.")
-            return {}
+    def outputs(self, spec, result, parameters, context, feedback):
         metrics = result.metrics or {}
         table = write_table(self, parameters, "OUTPUT_METRICS", context,
                             [("metric", str), ("value", float)], metrics_rows(metrics))

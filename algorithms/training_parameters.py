@@ -7,23 +7,56 @@ import tempfile
 import numpy as np
 from qgis.core import QgsProcessingException, QgsProviderRegistry
 
+from ..core.errors import CancelledError
 from ..core.sample_layer import FIELDS
 from ..core.specs import TrainingSettings
+from .base import LandslideAlgorithm
 from .engine_runner import run_engine
-from .outputs import raster_source
-from .spec_parameters import read_spec, spec_fields
+from .inputs import stack_source
+from .outputs import add_outputs
+from .spec_parameters import add_spec_parameters, read_spec, spec_fields
 
 # Processing keys of the training settings shared by trainmodel and comparemodels,
 # in the order the dialog shows them.
 TRAINING_KEYS = [p.key for _, p in spec_fields(TrainingSettings)]
 
 
+class TrainingAlgorithm(LandslideAlgorithm):
+    """Base of trainmodel and comparemodels: stack, samples, the model(s) (MODEL_KEY),
+    the training settings, the output (OUTPUT_KEY: model file or folder), the table
+    (TABLE: key, label) and report of SPEC, and the plain outputs VALUES."""
+
+    SPEC = None
+    MODEL_KEY = OUTPUT_KEY = ""
+    TABLE = ()
+    VALUES = ()
+    NOTHING_WRITTEN = "Cancelled before anything was written."
+
+    def initAlgorithm(self, config=None):
+        add_spec_parameters(self, self.SPEC,
+                            ["STACK", "SAMPLES", self.MODEL_KEY] + TRAINING_KEYS +
+                            [self.OUTPUT_KEY])
+        add_outputs(self, table=self.TABLE, values=self.VALUES)
+        add_spec_parameters(self, self.SPEC, ["OUTPUT_REPORT"])
+
+    def process(self, parameters, context, feedback):
+        """Run SPEC in the engine, then :meth:`outputs`; a cancel before anything
+        was written raises :class:`CancelledError` with NOTHING_WRITTEN."""
+        spec, result = run_on_samples(self, self.SPEC, parameters, context, feedback)
+        if not result.written:
+            raise CancelledError(self.NOTHING_WRITTEN)
+        return self.outputs(spec, result, parameters, context, feedback)
+
+    def outputs(self, spec, result, parameters, context, feedback):
+        """The algorithm's outputs from the engine's ``result``."""
+        raise NotImplementedError
+
+
 def data_inputs(algorithm, parameters, context, folder):
     """``{"stack": path, "samples": path}`` for the engine; samples that are not a
     plain GeoPackage/OGR file (memory layers, edited or filtered layers) are
     written to ``folder/samples.npz``."""
-    stack = raster_source(algorithm.parameterAsRasterLayer(parameters, "STACK", context),
-                          "factor stack (STACK)")
+    stack = stack_source(algorithm, parameters, context)
     layer = algorithm.parameterAsVectorLayer(parameters, "SAMPLES", context)
     if layer is None:
         raise QgsProcessingException("The SAMPLES layer could not be loaded.")

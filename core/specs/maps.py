@@ -4,6 +4,7 @@ importance."""
 from dataclasses import dataclass
 
 from ..errors import InputError
+from .samples import INVENTORY_LABEL
 from .spec import Result, Spec, param
 
 PREDICT_METHODS = (("auto", "Dense where the model allows it"),
@@ -83,6 +84,8 @@ class ClassifySpec(Spec):
 
     susceptibility: str = param(key="SUSCEPTIBILITY",
                                 label="Susceptibility (probability) raster", kind="raster")
+    inventory: str = param("", key="INVENTORY", label=INVENTORY_LABEL, kind="inventory",
+                           optional=True)
     method: str = param("natural_breaks", key="METHOD", label="Classification method",
                         kind="enum", choices=CLASS_METHODS)
     breaks: str = param("", key="BREAKS", label="Manual breaks: four increasing values, "

@@ -12,6 +12,7 @@ SAMPLES_PER_CLASS = 10000
 SPLIT_METHODS = (("random", "Random (as in the paper)"),
                  ("spatial", "Spatial blocks (no leakage)"))
 RATIOS = (6.0, 2.0, 2.0)
+INVENTORY_LABEL = "Landslide inventory (polygons, points or raster mask)"
 BLOCK_SIZE = 1000.0
 
 
@@ -22,6 +23,7 @@ class SamplesSpec(Spec):
     COMMAND = "buildsamples"
 
     stack: str = param(key="STACK", label="Factor stack", kind="raster")
+    inventory: str = param(key="INVENTORY", label=INVENTORY_LABEL, kind="inventory")
     patch_size: int = param(DEFAULT_PATCH_SIZE, key="PATCH_SIZE", label="Patch size (pixels)",
                             kind="int", minimum=MIN_PATCH_SIZE)
     samples_per_class: int = param(SAMPLES_PER_CLASS, key="SAMPLES_PER_CLASS",

@@ -14,7 +14,8 @@ written once, here, and both sides read it:
 Kinds: ``int``, ``float``, ``bool``, ``enum`` (one code of ``choices``),
 ``enum_multi`` (a list of codes), ``string``, ``file`` (an existing file),
 ``distance`` (a float in the map units of the ``parent`` layer), ``file_dest``,
-``folder_dest``, ``raster_dest`` (output paths), ``raster`` and
+``folder_dest``, ``raster_dest`` (output paths), ``inventory`` (landslides as
+polygons, points or a raster mask), ``raster`` and
 ``points`` (layers: read by the algorithm itself), and ``data`` (engine-only
 structured values, e.g. model hyper-parameters; no Processing parameter).
 """
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 
-LAYER_KINDS = ("raster", "points")
+LAYER_KINDS = ("raster", "points", "inventory")
 REQUIRED = dataclasses.MISSING
 
 

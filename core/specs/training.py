@@ -144,6 +144,11 @@ class TrainOutcome(Result):
     report: str | None = None
     training_seconds: float = 0.0
 
+    @property
+    def written(self):
+        """Whether a model was written (not when cancelled before the first epoch)."""
+        return self.model is not None
+
 
 @dataclass(kw_only=True)
 class ComparisonRow(Result):
@@ -165,6 +170,11 @@ class CompareOutcome(Result):
     def __post_init__(self):
         self.rows = [row if isinstance(row, ComparisonRow) else ComparisonRow.from_json(row)
                      for row in self.rows]
+
+    @property
+    def written(self):
+        """Whether any model finished (and was written)."""
+        return bool(self.rows)
 
     def best(self, metric="auc"):
         """The row with the highest ``metric`` (None when there is no row)."""
