@@ -124,8 +124,9 @@ def read_spec(algorithm, spec_class, parameters, context, **given):
 
 
 def _read_value(algorithm, p, parameters, context):
-    if p.kind == "int":
-        return algorithm.parameterAsInt(parameters, p.key, context)
+    if p.kind == "int":  # 16.5 is refused by the spec, not rounded to 17
+        value = algorithm.parameterAsDouble(parameters, p.key, context)
+        return int(value) if float(value).is_integer() else value
     if p.kind in ("float", "distance"):
         return algorithm.parameterAsDouble(parameters, p.key, context)
     if p.kind == "bool":

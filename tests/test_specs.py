@@ -6,6 +6,7 @@ refuse bad values with the label the user sees.
 """
 
 import dataclasses
+import os
 
 import pytest
 
@@ -150,3 +151,40 @@ def test_samples_spec_matches_the_model_specs():
     assert default_of(SamplesSpec, "patch_size") == DEFAULT_PATCH_SIZE
     fields = {f.name for f in dataclasses.fields(TrainSpec)}
     assert {"stack", "samples", "epochs", "seed"} <= fields
+
+
+@pytest.mark.parametrize(("algorithm", "key", "value", "message"), [
+    ("landslide:buildsamples", "PATCH_SIZE", 16.5,
+     r"Patch size \(pixels\) must be a whole number, not 16.5"),
+    ("landslide:trainmodel", "EPOCHS", 2.5, "Epochs must be a whole number, not 2.5"),
+])
+def test_fractional_whole_numbers_are_refused_not_rounded(run_alg, small_stack, small_samples,
+                                                          sample_area, tmp_path, algorithm,
+                                                          key, value, message):
+    from qgis.core import QgsProcessingException
+
+    params = {"STACK": small_stack, "INVENTORY": sample_area["files"]["landslides"],
+              "SAMPLES": small_samples, "OUTPUT": str(tmp_path / "samples.gpkg"),
+              "OUTPUT_MODEL": str(tmp_path / "m.keras"), "OUTPUT_METRICS": "TEMPORARY_OUTPUT",
+              "OUTPUT_REPORT": str(tmp_path / "r.html"),
+              key: value}
+    with pytest.raises(QgsProcessingException, match=message):
+        run_alg(algorithm, params)
+    assert not os.path.exists(tmp_path / "samples.gpkg")
+
+
+@pytest.mark.parametrize(("algorithm", "key", "value"), [
+    ("landslide:buildsamples", "PATCH_SIZE", 8),
+    ("landslide:trainmodel", "EPOCHS", 0),
+    ("landslide:trainmodel", "BATCH_SIZE", 0),
+    ("landslide:predictsusceptibility", "STRIDE", 0),
+    ("landslide:predictsusceptibility", "BATCH_SIZE", 0),
+])
+def test_numbers_below_their_minimum_are_refused_by_the_definition(provider, algorithm, key,
+                                                                   value):
+    """The range is in the parameter definition: the dialog's spin box and qgis_process
+    refuse the value before the algorithm runs."""
+    definition = provider.algorithm(algorithm.split(":")[1]).parameterDefinition(key)
+    assert definition.minimum() > value
+    assert not definition.checkValueIsAcceptable(value)
+    assert definition.checkValueIsAcceptable(definition.defaultValue())

@@ -190,6 +190,8 @@ def check_value(p, name, value):
     if p.kind in ("int", "float", "distance"):
         if isinstance(value, float) and not math.isfinite(value):
             raise InputError(f"{what} must be a finite number, not {value}.")
+        if p.kind == "int" and not float(value).is_integer():
+            raise InputError(f"{what} must be a whole number, not {value:g}.")
         if p.minimum is not None and value < p.minimum:
             raise InputError(f"{what} must be at least {_number(p.minimum)}, not "
                              f"{_number(value)}.")
