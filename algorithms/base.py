@@ -6,6 +6,7 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import CancelledError, LandslideError
+from .destinations import check_destinations
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICON_DIR = os.path.join(PLUGIN_DIR, "resources", "icons")
@@ -60,8 +61,11 @@ class LandslideAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         """Run :meth:`process`; the one place where cancel and the project's
-        errors are turned into what Processing expects."""
+        errors are turned into what Processing expects. Before any work, the
+        outputs are checked (:func:`.destinations.check_destinations`): none
+        replaces an input, every folder can be written."""
         try:
+            check_destinations(self, parameters, context)
             return self.process(parameters, context, feedback)
         except CancelledError as exc:
             feedback.pushInfo(str(exc))

@@ -4,7 +4,13 @@ from qgis.core import QgsProcessing, QgsProcessingParameterVectorDestination
 
 from ..core.build_samples import build_samples
 from ..core.samples import summary_text
-from ..core.specs.samples import DEFAULT_PATCH_SIZE, RATIOS, SAMPLES_PER_CLASS, SamplesSpec
+from ..core.specs.samples import (
+    DEFAULT_PATCH_SIZE,
+    MAX_OVERSAMPLING,
+    RATIOS,
+    SAMPLES_PER_CLASS,
+    SamplesSpec,
+)
 from .base import LandslideAlgorithm, run_core
 from .inputs import inventory_source, stack_source
 from .outputs import add_outputs, push_warnings
@@ -29,8 +35,11 @@ class BuildSamples(LandslideAlgorithm):
         "cell under each point) or a raster mask (1 = landslide), reprojected if its CRS "
         f"differs. <b>PATCH_SIZE</b> ({DEFAULT_PATCH_SIZE}). <b>SAMPLES_PER_CLASS</b> "
         f"({SAMPLES_PER_CLASS}): centres are drawn "
-        "without replacement; with fewer landslide pixels they are drawn with replacement "
-        "and a warning gives the numbers. <b>SPLIT_METHOD</b>: 0 random, as in the paper; "
+        "without replacement; with fewer pixels every one is used, then repeated evenly, each "
+        "repeat in the split of its first draw (no centre is in two splits); the log and the "
+        "layer metadata count the repeats; more than "
+        f"{MAX_OVERSAMPLING} × a class's pixels is refused. "
+        "<b>SPLIT_METHOD</b>: 0 random, as in the paper; "
         "1 spatial blocks of BLOCK_SIZE map units assigned to the splits by ratio, with a "
         "half-patch buffer so that no test patch overlaps a training patch. "
         f"<b>TRAIN/VALIDATION/TEST_RATIO</b> ({':'.join(f'{r:g}' for r in RATIOS)}). "

@@ -18,6 +18,7 @@ from ..core.class_statistics import (
     TABLE_COLUMNS,
     breaks_warnings,
     check_breaks,
+    check_breaks_range,
     class_statistics,
     parse_breaks,
     table_rows,
@@ -89,7 +90,8 @@ class ClassifySusceptibility(LandslideAlgorithm):
         warnings = summary.warnings + warnings
         steps.setCurrentStep(2)
         if inputs.manual is not None:
-            breaks, classifier = inputs.manual, "manual"
+            breaks = check_breaks_range(inputs.manual, summary, "BREAKS")
+            classifier = "manual"
         else:
             breaks, classifier = self._engine_breaks(summary, inputs.method, steps)
         warnings += breaks_warnings(breaks, summary)
@@ -150,7 +152,8 @@ class ClassifySusceptibility(LandslideAlgorithm):
             spec = ClassBreaksSpec(sample=sample, method=method).validate()
             result = run_engine(spec, feedback)
         try:
-            breaks = check_breaks(result.breaks, "The engine's class breaks")
+            breaks = check_breaks_range(check_breaks(result.breaks, "The engine's class "
+                                                     "breaks"), summary, "The engine's breaks")
         except InputError as exc:
             raise QgsProcessingException(f"The engine returned no usable breaks: {exc}") \
                 from exc

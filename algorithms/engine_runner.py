@@ -6,14 +6,21 @@ relays its JSON-lines protocol to the feedback (progress, log, warnings), and
 stops it when the user cancels: SIGINT first so that the engine can finish
 cleanly (keep its best checkpoint), a hard kill after a grace period.
 No threads: stdout is polled with a selector between cancel checks.
+
+Headless (``qgis_process``, scripts), the algorithm runs in the main thread and
+Ctrl-C or ``kill`` reaches this process, not the engine (its own session): while
+the engine runs, SIGINT and SIGTERM are caught here (:class:`SignalCancel`) and
+become the same cancel as the dialog's Cancel button.
 """
 
+import ctypes
 import json
 import os
 import selectors
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 from qgis.core import QgsProcessingException
@@ -29,6 +36,8 @@ _PYTHON_OK = {}  # interpreter path -> (mtime, None or problem text)
 
 # Environment variables of the QGIS process that must not leak into the engine.
 _DROP_PREFIXES = ("PYTHON", "QGIS", "QT_", "GDAL_DRIVER_PATH", "LD_PRELOAD")
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_SIGACTION_BYTES = 512  # more than any platform's struct sigaction (152 on Linux x86-64)
 
 
 def default_engine_python():
@@ -124,12 +133,12 @@ def _run_command(command, params, feedback, python, cancel_grace_s):
         with open(params_path, "w", encoding="utf-8") as handle:
             json.dump(params, handle)
         stderr_path = os.path.join(tmp, "stderr.txt")
-        with open(stderr_path, "wb") as stderr:
+        with open(stderr_path, "wb") as stderr, SignalCancel() as interrupt:
             process = subprocess.Popen(
                 [python, LAUNCHER, command, "--params", params_path],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
                 env=clean_environment(), cwd=tmp, start_new_session=True)
-            outcome = _relay(process, feedback, cancel_grace_s)
+            outcome = _relay(process, feedback, cancel_grace_s, interrupt)
         with open(stderr_path, "rb") as handle:
             stderr_tail = handle.read()[-4000:].decode("utf-8", "replace")
 
@@ -147,8 +156,10 @@ def _run_command(command, params, feedback, python, cancel_grace_s):
     return result
 
 
-def _relay(process, feedback, cancel_grace_s):
-    """Pump protocol lines to ``feedback`` until the process ends."""
+def _relay(process, feedback, cancel_grace_s, interrupt):
+    """Pump protocol lines to ``feedback`` until the process ends; on cancel (the
+    feedback's, or a signal caught by ``interrupt``) SIGINT to the engine, SIGKILL
+    after ``cancel_grace_s``."""
     outcome = {"result": None, "error": None, "cancelled": False}
     selector = selectors.DefaultSelector()
     fd = process.stdout.fileno()
@@ -158,7 +169,7 @@ def _relay(process, feedback, cancel_grace_s):
     cancel_time = None
     open_stream = True
     while open_stream or process.poll() is None:
-        if feedback is not None and feedback.isCanceled() and cancel_time is None:
+        if cancel_time is None and _cancel_requested(feedback, interrupt):
             cancel_time = time.monotonic()
             outcome["cancelled"] = True
             _signal(process, signal.SIGINT)
@@ -182,9 +193,85 @@ def _relay(process, feedback, cancel_grace_s):
     process.stdout.close()
     if buffer.strip():
         _handle_line(buffer, feedback, outcome)
-    if outcome["cancelled"] and outcome["error"] and process.returncode == 130:
-        outcome["error"] = None  # a clean cancel is not a failure
+    if outcome["cancelled"] and outcome["error"] and \
+            process.returncode in (130, -signal.SIGKILL):
+        # a clean cancel is not a failure, nor is an engine we killed after it had
+        # already reported the cancel (slow to exit, e.g. still unloading TensorFlow)
+        outcome["error"] = None
     return outcome
+
+
+def _cancel_requested(feedback, interrupt):
+    """True once the user cancelled: the feedback's Cancel, or a signal sent to
+    this process; a signal also cancels the feedback, as QGIS's Cancel does."""
+    if interrupt.received and feedback is not None and not feedback.isCanceled():
+        feedback.pushInfo(f"{interrupt.received} received: cancelling; the engine finishes "
+                          "cleanly (training keeps its best model so far).")
+        feedback.cancel()
+    return bool(interrupt.received) or (feedback is not None and feedback.isCanceled())
+
+
+class SignalCancel:
+    """Context manager: while it is active, SIGINT and SIGTERM sent to this process
+    only set :attr:`received` (the signal's name), which :func:`_relay` turns into
+    a cancel of the engine. The previous handlers are put back on exit, also on
+    error. Only in the main thread: QGIS desktop runs algorithms in worker threads,
+    where ``signal.signal`` raises, and its Cancel button is the way to cancel.
+
+    Python only knows the handlers it installed itself; ``qgis_process.bin``
+    watches SIGINT with a C handler installed after Python started, so the C-level
+    actions are saved and restored too (``sigaction``, where available).
+    """
+
+    def __init__(self):
+        self.received = None
+        self._saved = []
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        try:
+            for sig in FORWARDED_SIGNALS:
+                c_action = _c_action(sig)
+                self._saved.append((sig, signal.signal(sig, self._on_signal), c_action))
+        except (ValueError, OSError):  # not the main interpreter: leave signals alone
+            self.__exit__(None, None, None)
+        return self
+
+    def __exit__(self, *_exc_info):
+        while self._saved:
+            sig, previous, c_action = self._saved.pop()
+            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
+            _set_c_action(sig, c_action)
+        return False
+
+    def _on_signal(self, signum, _frame):
+        # Only record it: the relay loop, in this same thread, acts on it.
+        if self.received is None:
+            self.received = signal.Signals(signum).name
+
+
+def _libc():
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.sigaction.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+    except (OSError, AttributeError):  # no sigaction (Windows)
+        return None
+    return libc
+
+
+def _c_action(sig):
+    """The C-level action of ``sig`` as opaque bytes, or None."""
+    libc = _libc()
+    if libc is None:
+        return None
+    action = ctypes.create_string_buffer(_SIGACTION_BYTES)
+    return action if libc.sigaction(sig, None, action) == 0 else None
+
+
+def _set_c_action(sig, action):
+    if action is not None:
+        _libc().sigaction(sig, action, None)
 
 
 def _signal(process, sig):
@@ -216,4 +303,6 @@ def _handle_line(line, feedback, outcome):
     elif kind == "info":
         feedback.pushInfo(record.get("message", ""))
     elif kind == "warning":
-        feedback.reportError(record.get("message", ""), fatalError=False)
+        # pushWarning, not reportError: qgis_process prints a reportError twice on
+        # stderr (its "ERROR:" line and again from the message log), as an error.
+        feedback.pushWarning(record.get("message", ""))

@@ -29,7 +29,7 @@ from .align_grid import (
     unique_names,
 )
 from .errors import InputError
-from .files import atomic_output
+from .files import atomic_output, ensure_writable_dir
 from .progress import check_cancelled, gdal_callback, never_cancelled, no_progress, scaled
 from .raster_io import gtiff_options
 from .running_stats import RunningStats
@@ -41,7 +41,9 @@ from .stack import (
     write_stack_metadata,
 )
 
-MAX_CLASSES = 1000
+MANY_CLASSES = 50  # a categorical factor with more classes is likely continuous: warn
+MAX_CLASSES = 1000  # classes listed per categorical factor (the stack's CLASSES) at most
+OUTPUT_WHAT = "factor stack (OUTPUT)"
 MEM_LIMIT_VALUES = 64_000_000  # warped factors kept in memory below this many values
 
 
@@ -230,9 +232,14 @@ def _band_warnings(factors, bands, classes):
     """Warnings about too many classes and constant factors."""
     warnings = []
     for factor, info, found in zip(factors, bands, classes, strict=True):
-        if factor.categorical and len(found) > MAX_CLASSES:
-            warnings.append(f"The categorical factor '{factor.name}' has more than "
-                            f"{MAX_CLASSES} classes; is it really categorical?")
+        if factor.categorical and len(found) > MANY_CLASSES:
+            count = f"more than {MAX_CLASSES}" if len(found) > MAX_CLASSES else len(found)
+            warnings.append(
+                f"The categorical factor '{factor.name}' has {count} classes: is it "
+                f"continuous? Categorical factors (land use, lithology) usually have a few "
+                f"classes (more than {MANY_CLASSES} is unusual); each class is a category "
+                "with no order. If its values are measurements (e.g. an integer DEM), add "
+                "it to the continuous factors instead.")
         if info.std == 0:
             warnings.append(f"The factor '{factor.name}' is constant over the "
                             "stack; it carries no information.")
@@ -279,6 +286,8 @@ def align_factors(continuous, categorical, output, reference=None, extent=None,
     """
     factors = as_named(continuous, False) + as_named(categorical, True)
     _check_request(factors, output)
+    folder = ensure_writable_dir(os.path.dirname(os.path.abspath(str(output))) or ".",
+                                 f"folder of the {OUTPUT_WHAT}")  # before any work
     warnings = unique_names(factors)
     for factor in factors:
         open_factor(factor, warnings)
@@ -288,8 +297,6 @@ def align_factors(continuous, categorical, output, reference=None, extent=None,
     resampling = {factor.name: resampling_for(factor, box, ref)
                   for factor, box in zip(factors, footprints, strict=True)}
     use_mem = grid.width * grid.height * len(factors) <= MEM_LIMIT_VALUES
-    folder = os.path.dirname(os.path.abspath(str(output))) or "."
-    os.makedirs(folder, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".align_", dir=None if use_mem else folder) as tmp:
         warped = _warp_factors(factors, resampling, grid, nodata, None if use_mem else tmp,
                                scaled(progress, 0, 60), is_cancelled)

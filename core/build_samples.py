@@ -36,7 +36,7 @@ def build_samples(stack_path, inventory, output, patch_size=DEFAULT_PATCH_SIZE,
                          block_cells=block_cells, ratios=ratios,
                          negative_buffer_cells=buffer_cells, seed=seed,
                          progress=scaled(progress, 40, 80), is_cancelled=is_cancelled)
-    warnings += drawn["warnings"]
+    warnings += drawn["warnings"] + _split_warnings(drawn["splits"])
     summary = dict(drawn["summary"], patch_size=patch_size, seed=seed,
                    split_method=split_method,
                    block_cells=block_cells, negative_buffer_cells=buffer_cells,
@@ -47,3 +47,13 @@ def build_samples(stack_path, inventory, output, patch_size=DEFAULT_PATCH_SIZE,
                        info.geotransform, info.crs_wkt, summary)
     progress(100)
     return {"output": output, "summary": summary, "warnings": warnings}
+
+
+def _split_warnings(splits):
+    """A warning when no sample is in the test split (TEST_RATIO 0)."""
+    if (splits == "test").any():
+        return []
+    return ["No sample is in the test split (Test ratio 0): 'Train landslide model' and "
+            "'Compare landslide models' will compute no test metrics (their metrics table "
+            "stays empty). Keep a test ratio above 0, or evaluate the model later with "
+            "'Evaluate landslide model' on other samples."]

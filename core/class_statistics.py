@@ -69,14 +69,42 @@ def check_breaks(breaks, what="The class breaks"):
     return breaks
 
 
+def breaks_range(summary):
+    """``(low, high)`` allowed for breaks: [0, 1] for a probability raster (so one set
+    of breaks can classify several maps alike, with a class left empty on some),
+    else the raster's values."""
+    if 0.0 <= summary.minimum and summary.maximum <= 1.0:
+        return 0.0, 1.0
+    return summary.minimum, summary.maximum
+
+
+def check_breaks_range(breaks, summary, what="The class breaks"):
+    """Refuse breaks outside :func:`breaks_range` (``-4,-3,-2,-1`` on probabilities
+    put every cell in 'Very high'). Compared as float32, the precision of the rasters
+    classified."""
+    low, high = (np.float32(v) for v in breaks_range(summary))
+    outside = [b for b in breaks if not low <= np.float32(b) <= high]
+    if outside:
+        example = ",".join(f"{summary.minimum + (summary.maximum - summary.minimum) * i / 5:.4g}"
+                           for i in range(1, CLASS_COUNT))
+        raise InputError(
+            f"{what}: {', '.join(f'{b:g}' for b in outside)} "
+            f"{'is' if len(outside) == 1 else 'are'} outside {low:g} … {high:g} (the values of "
+            f"the susceptibility raster are {summary.minimum:.6g} … {summary.maximum:.6g}); "
+            f"classes beyond them would be empty. Give four breaks within the values, e.g. "
+            f"'{example}', or choose an automatic method.")
+    return breaks
+
+
 def breaks_warnings(breaks, summary):
-    """Notes on breaks that leave classes empty (outside the values' range)."""
+    """Notes on breaks that leave the lowest or highest class empty (allowed within
+    :func:`breaks_range`; :func:`check_breaks_range` refuses the others)."""
     notes = []
     if breaks[0] < summary.minimum:
         notes.append(f"The lowest break {breaks[0]:g} is below the smallest value "
                      f"{summary.minimum:g}: class 'Very low' is empty.")
     if breaks[-1] >= summary.maximum:
-        notes.append(f"The highest break {breaks[-1]:g} is not below the largest value "
+        notes.append(f"The highest break {breaks[-1]:g} is at or above the largest value "
                      f"{summary.maximum:g}: class 'Very high' is empty.")
     return notes
 

@@ -12,7 +12,7 @@ import json
 import os
 
 import numpy as np
-from osgeo import ogr, osr
+from osgeo import gdal, ogr, osr
 
 from .errors import InputError
 from .files import atomic_output
@@ -34,7 +34,10 @@ def cell_centres(rows, cols, geotransform):
 def write_sample_layer(path, rows, cols, labels, splits, geotransform, crs_wkt,
                        summary=None, layer_name="samples"):
     """Write the samples as points at cell centres; ``summary`` goes to the layer
-    metadata (``LANDSLIDE_SAMPLES`` item, JSON)."""
+    metadata (``LANDSLIDE_SAMPLES`` item, JSON). The file is replaced as a whole,
+    so a GeoPackage that holds other layers is refused
+    (:func:`check_geopackage_output`)."""
+    check_geopackage_output(path, "The samples layer")
     ext = os.path.splitext(path)[1].lower()
     driver = ogr.GetDriverByName(_DRIVERS.get(ext, "GPKG"))
     xs, ys = cell_centres(rows, cols, geotransform)
@@ -69,6 +72,40 @@ def write_sample_layer(path, rows, cols, labels, splits, geotransform, crs_wkt,
         layer.CommitTransaction()
         dataset = None
     return path
+
+
+def geopackage_tables(path):
+    """The tables (vector, attribute and raster layers) of the GeoPackage at
+    ``path``; ``[]`` when there is no such file or it is not a GeoPackage."""
+    if os.path.splitext(path)[1].lower() != ".gpkg" or not os.path.isfile(path):
+        return []
+    try:
+        dataset = gdal.OpenEx(path, gdal.OF_VECTOR | gdal.OF_RASTER | gdal.OF_READONLY,
+                              allowed_drivers=["GPKG"])
+    except RuntimeError:
+        return []
+    if dataset is None:
+        return []
+    result = dataset.ExecuteSQL("SELECT table_name FROM gpkg_contents ORDER BY table_name")
+    if result is None:
+        return []
+    tables = [feature.GetField(0) for feature in result]
+    dataset.ReleaseResultSet(result)
+    return tables
+
+
+def check_geopackage_output(path, what="The output"):
+    """Refuse an output GeoPackage that exists and holds more than one layer.
+
+    Outputs replace their file as a whole (temporary file, then rename; QGIS's
+    feature sinks recreate the file too), so its other layers would be lost.
+    One layer (e.g. the previous run's output) is replaced as any output file.
+    """
+    tables = geopackage_tables(path)
+    if len(tables) > 1:
+        raise InputError(f"{what} '{path}' is an existing GeoPackage with {len(tables)} "
+                         f"layers ({', '.join(tables)}); writing the output replaces the "
+                         "whole file and they would be lost. Choose a new file.")
 
 
 def read_sample_layer(path, layer_name=None, grid=None, warnings=None):

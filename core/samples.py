@@ -10,6 +10,11 @@ their centres are less than ``patch_size`` apart along both axes.
 Border rule: centres closer than half a patch to the raster edge are allowed;
 their patches are completed by reflect padding (see :func:`pad_width`). The same
 rule is used in training, evaluation and prediction.
+
+Repeat rule: a class with fewer pixels than ``samples_per_class`` uses every
+pixel, then repeats them evenly; a repeated centre stays in the split of its
+first draw, so no centre is in two splits. More than ``MAX_OVERSAMPLING`` times
+a class's pixels is refused. The summary counts the repeats.
 """
 
 import numpy as np
@@ -18,6 +23,7 @@ from .errors import InputError
 from .progress import check_cancelled, never_cancelled, no_progress
 from .specs.samples import (
     DEFAULT_PATCH_SIZE,
+    MAX_OVERSAMPLING,
     RATIOS,
     SAMPLE_SPLITS,
     SAMPLES_PER_CLASS,
@@ -53,18 +59,77 @@ def _split_counts(total, ratios):
 
 
 def _draw(rng, candidates, count, what, warnings):
-    """``count`` flat indices from ``candidates``; with replacement only if short."""
+    """``count`` flat indices from ``candidates``; repeats only if short."""
     if count == 0:
         return np.empty(0, dtype=np.int64)
     if len(candidates) == 0:
         raise InputError(f"No valid {what} centres are available. " + _fix_for(what))
     if len(candidates) < count:
-        warnings.append(f"Only {len(candidates)} {what} pixels for {count} samples: every "
-                        f"one is used, and {count - len(candidates)} are drawn again "
-                        "(some patches repeat).")
-        extra = rng.choice(candidates, size=count - len(candidates), replace=True)
-        return np.concatenate([rng.permutation(candidates), extra])
+        flat = _repeat_evenly(rng, candidates, count)
+        warnings.append(_repeat_warning(flat, len(candidates), what,
+                                        "Use a smaller BLOCK_SIZE or lower SAMPLES_PER_CLASS "
+                                        "to repeat fewer."))
+        return flat
     return rng.choice(candidates, size=count, replace=False)
+
+
+def _repeat_evenly(rng, pixels, count):
+    """``count`` centres from fewer ``pixels``: every pixel ``count // n`` times and
+    the rest once more, chosen at random (no patch weighs much more than another)."""
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    rounds, rest = divmod(count, len(pixels))
+    return np.concatenate([np.tile(pixels, rounds),
+                           rng.choice(pixels, size=rest, replace=False)])
+
+
+def _repeat_warning(flat, available, what, fix):
+    """The log line for a class (or split) drawn with repeats."""
+    most = int(np.unique(flat, return_counts=True)[1].max())
+    return (f"Only {available:,} {what} pixels for {len(flat):,} samples: every one is used "
+            f"and {len(flat) - available:,} are repeats (each patch at most {most} times), each "
+            f"in the split of its first draw (no centre is in two splits). {fix}")
+
+
+def _check_oversampling(samples_per_class, classes):
+    """Refuse more than ``MAX_OVERSAMPLING`` times a class's available pixels."""
+    for _, candidates, what in classes:
+        available = int(candidates.sum())
+        if samples_per_class > MAX_OVERSAMPLING * available:
+            more = ("add landslides to the INVENTORY" if what == "landslide"
+                    else "lower NEGATIVE_BUFFER")
+            raise InputError(
+                f"Samples per class {samples_per_class} is more than {MAX_OVERSAMPLING} × "
+                f"the {available:,} {what} pixels available; lower SAMPLES_PER_CLASS to "
+                f"{MAX_OVERSAMPLING * available:,} or less ({available:,} uses every centre "
+                f"once), or {more}.")
+
+
+def _first_draw_counts(available, per_split, what):
+    """Distinct centres per split when a class has fewer pixels than samples: in
+    proportion to ``per_split``, at least one in every split that takes samples."""
+    counts = _split_counts(available, per_split / per_split.sum())
+    for split in np.flatnonzero((counts == 0) & (per_split > 0)):
+        donor = int(np.argmax(counts))
+        if counts[donor] < 2:
+            raise InputError(
+                f"Only {available} {what} pixels for {int((per_split > 0).sum())} splits: a "
+                "centre is never in two splits, so each split needs its own. Set a ratio "
+                f"to 0, or use more {what} pixels.")
+        counts[donor] -= 1
+        counts[split] += 1
+    return counts
+
+
+def _oversample(rng, pool, per_split, what):
+    """Random split with fewer pixels than samples: every pixel is drawn once and
+    dealt to a split (its first draw), then repeated only within that split.
+    Returns the flat indices and their split indices."""
+    first = _first_draw_counts(len(pool), per_split, what)
+    dealt = np.split(rng.permutation(pool), np.cumsum(first)[:-1])
+    flat = [_repeat_evenly(rng, pixels, count)
+            for pixels, count in zip(dealt, per_split, strict=True)]
+    return np.concatenate(flat), np.repeat(np.arange(3), per_split)
 
 
 def _fix_for(what):
@@ -196,12 +261,20 @@ def _part(flat, shape, label, splits):
 def _draw_random(rng, classes, samples_per_class, per_split, shape, warnings, progress,
                  is_cancelled):
     """Parts for the random split: each class's centres drawn from the whole
-    area, then dealt to the splits in ``per_split`` numbers at random."""
+    area, then dealt to the splits in ``per_split`` numbers at random; with fewer
+    pixels than samples, repeats stay in their first draw's split (:func:`_oversample`)."""
     parts = []
     for label, candidates, what in classes:
-        flat = _draw(rng, np.flatnonzero(candidates), samples_per_class, what, warnings)
-        split_index = np.repeat(np.arange(3), per_split)
-        rng.shuffle(split_index)
+        pool = np.flatnonzero(candidates)
+        if len(pool) < samples_per_class:
+            flat, split_index = _oversample(rng, pool, per_split, what)
+            warnings.append(_repeat_warning(flat, len(pool), what,
+                                            f"Lower SAMPLES_PER_CLASS to {len(pool):,} to "
+                                            "use every centre once."))
+        else:
+            flat = rng.choice(pool, size=samples_per_class, replace=False)
+            split_index = np.repeat(np.arange(3), per_split)
+            rng.shuffle(split_index)
         parts.append(_part(flat, shape, label, np.asarray(SPLITS)[split_index]))
         progress(10 + 40 * (2 - label))
         check_cancelled(is_cancelled)
@@ -258,7 +331,7 @@ def draw_samples(landslide_mask, valid_mask, patch_size=DEFAULT_PATCH_SIZE,
 
     ``landslide_mask`` and ``valid_mask`` are boolean arrays on the stack grid.
     Returns a dict with arrays ``rows``, ``cols``, ``labels`` (1/0), ``splits``
-    (strings), plus ``summary`` (counts per split and label, leakage) and
+    (strings), plus ``summary`` (counts per split and label, repeats, leakage) and
     ``warnings`` (list of messages for the log).
     """
     landslide_mask = np.asarray(landslide_mask, dtype=bool)
@@ -274,6 +347,7 @@ def draw_samples(landslide_mask, valid_mask, patch_size=DEFAULT_PATCH_SIZE,
 
     per_split = _split_counts(samples_per_class, ratios)
     classes = ((1, positives, "landslide"), (0, negatives, "non-landslide"))
+    _check_oversampling(samples_per_class, classes)
     if split_method == RANDOM:
         parts = _draw_random(rng, classes, samples_per_class, per_split, shape, warnings,
                              progress, is_cancelled)
@@ -292,11 +366,15 @@ def draw_samples(landslide_mask, valid_mask, patch_size=DEFAULT_PATCH_SIZE,
 
 
 def summarise(rows, cols, labels, splits, patch_size, shape):
-    """Counts per split and label, and the test-train leakage."""
+    """Counts per split and label, repeated centres per label (drawn again after
+    their first draw), and the test-train leakage."""
     counts = {split: {"landslide": int(np.sum((splits == split) & (labels == 1))),
                       "non_landslide": int(np.sum((splits == split) & (labels == 0)))}
               for split in SPLITS}
-    return {"counts": counts, "total": int(len(rows)),
+    flat = np.asarray(rows, dtype=np.int64) * shape[1] + np.asarray(cols)
+    repeats = {name: int(np.sum(labels == label) - len(np.unique(flat[labels == label])))
+               for label, name in ((1, "landslide"), (0, "non_landslide"))}
+    return {"counts": counts, "total": int(len(rows)), "repeats": repeats,
             "leakage": leakage(rows, cols, splits, patch_size, shape)}
 
 
@@ -305,6 +383,11 @@ def summary_text(summary):
     for split in SPLITS:
         c = summary["counts"][split]
         lines.append(f"{split:12s} {c['landslide']:>10d} {c['non_landslide']:>14d}")
+    repeats = summary.get("repeats", {})
+    if any(repeats.values()):
+        lines.append(f"repeats: {repeats['landslide']:,} landslide and "
+                     f"{repeats['non_landslide']:,} non-landslide centres drawn again, each "
+                     "in the split of its first draw")
     lines.append(f"leakage: {100 * summary['leakage']:.1f}% of test patches overlap a "
                  "training patch")
     return "\n".join(lines)

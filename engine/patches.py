@@ -10,11 +10,21 @@ scaling that keeps the patch size. Everything is deterministic for a seed.
 
 ``tf_dataset`` wraps the batch generator in ``tf.data`` with prefetching so that
 reading and augmentation overlap the model step.
+
+The padded copies are cached in ``$TMPDIR/landslide_patch_cache`` (one ``.npy``
+per stack and patch size, reused while the stack is unchanged). When a copy is
+written, entries unused for ``CACHE_MAX_AGE_S`` are removed, then the least
+recently used until the cache holds at most ``CACHE_MAX_BYTES``; the new copy and
+those open in this process stay. Several processes may share the cache: files
+that vanish meanwhile are rebuilt or skipped.
 """
 
+import collections
 import hashlib
 import os
 import tempfile
+import time
+import weakref
 
 import numpy as np
 from osgeo import gdal
@@ -23,12 +33,80 @@ from ..core.errors import InputError
 from ..core.running_stats import RunningStats
 from ..core.samples import pad_width
 
+CACHE_FOLDER = "landslide_patch_cache"  # in the system temporary folder ($TMPDIR)
+CACHE_MAX_BYTES = 2 * 1024 ** 3  # total size of the patch cache's entries
+CACHE_MAX_AGE_S = 7 * 24 * 3600  # an entry unused this long is removed
+_IN_USE = collections.Counter()  # cache entries open in this process: never evicted
+
+
+def default_cache_dir():
+    return os.path.join(tempfile.gettempdir(), CACHE_FOLDER)
+
 
 def _cache_path(stack_path, patch_size, cache_dir):
     stat = os.stat(stack_path)
     key = f"{os.path.abspath(stack_path)}|{stat.st_size}|{stat.st_mtime_ns}|{patch_size}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     return os.path.join(cache_dir, f"stack_{digest}.npy")
+
+
+def _cache_entries(cache_dir):
+    """``(last use, bytes, path, partial)`` of the cache's files, skipping files that
+    vanish while listed (another process)."""
+    try:
+        names = os.listdir(cache_dir)
+    except FileNotFoundError:
+        return []
+    entries = []
+    for name in names:
+        if not (name.startswith("stack_") and name.endswith(".npy")):
+            continue
+        path = os.path.join(cache_dir, name)
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path, name.endswith(".partial.npy")))
+    return entries
+
+
+def evict_stale(cache_dir, keep=None):
+    """Remove entries unused for more than ``CACHE_MAX_AGE_S``, then the least
+    recently used until the entries total at most ``CACHE_MAX_BYTES``. ``keep`` and
+    the entries open in this process stay; partial files (being written by
+    another process) go only by age. Returns the removed paths."""
+    now = time.time()
+    entries = _cache_entries(cache_dir)
+    total = sum(size for _, size, _, partial in entries if not partial)
+    removed = []
+    for used, size, path, partial in sorted(entries):  # least recently used first
+        too_old = now - used > CACHE_MAX_AGE_S
+        too_big = not partial and total > CACHE_MAX_BYTES
+        if path == keep or path in _IN_USE or not (too_old or too_big):
+            continue
+        try:
+            os.remove(path)
+        except FileNotFoundError:  # removed by another process meanwhile
+            pass
+        except OSError:  # e.g. open in another process where that forbids removal
+            continue
+        removed.append(path)
+        total -= 0 if partial else size
+    return removed
+
+
+def _touch(path):
+    """Mark a cache entry as just used (its modification time orders eviction)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _release(path):
+    _IN_USE[path] -= 1
+    if _IN_USE[path] <= 0:
+        del _IN_USE[path]
 
 
 class PaddedStack:
@@ -41,26 +119,43 @@ class PaddedStack:
             raise InputError(f"Cannot open the factor stack '{stack_path}'.")
         self.rows, self.cols = dataset.RasterYSize, dataset.RasterXSize
         self.bands = dataset.RasterCount
-        cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), "landslide_patch_cache")
+        cache_dir = os.path.abspath(cache_dir or default_cache_dir())
         os.makedirs(cache_dir, exist_ok=True)
         self.path = _cache_path(stack_path, patch_size, cache_dir)
-        if not os.path.exists(self.path):
+        _IN_USE[self.path] += 1
+        weakref.finalize(self, _release, self.path)
+        try:
+            self.array = np.load(self.path, mmap_mode="r")
+            _touch(self.path)
+        except FileNotFoundError:  # not cached yet, or evicted by another process
             self._build(dataset, is_cancelled)
-        self.array = np.load(self.path, mmap_mode="r")
+            evict_stale(cache_dir, keep=self.path)
+            self.array = np.load(self.path, mmap_mode="r")
 
     def _build(self, dataset, is_cancelled):
         before, after = pad_width(self.patch_size)
         if before >= self.rows or before >= self.cols:
             raise ValueError(f"patch size {self.patch_size} is larger than the stack")
         shape = (self.rows + before + after, self.cols + before + after, self.bands)
-        partial = self.path + ".partial.npy"
-        out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=shape)
+        handle, partial = tempfile.mkstemp(  # one per process: concurrent builds are safe
+            dir=os.path.dirname(self.path), suffix=".partial.npy",
+            prefix=os.path.basename(self.path)[:-len(".npy")] + ".")
+        os.close(handle)
+        try:
+            self._fill(np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
+                                                 shape=shape), dataset, is_cancelled)
+        except BaseException:
+            os.remove(partial)
+            raise
+        os.replace(partial, self.path)
+
+    def _fill(self, out, dataset, is_cancelled):
+        """Copy the stack into ``out`` block by block, then reflect-pad its borders."""
+        before, after = pad_width(self.patch_size)
         nodata = dataset.GetRasterBand(1).GetNoDataValue()
         step = max(1, 4_000_000 // max(1, self.cols * self.bands))
         for row in range(0, self.rows, step):
             if is_cancelled is not None and is_cancelled():
-                del out
-                os.remove(partial)
                 raise KeyboardInterrupt
             count = min(step, self.rows - row)
             block = dataset.ReadAsArray(0, row, self.cols, count)
@@ -81,8 +176,6 @@ class PaddedStack:
         if after:
             out[before + self.rows:] = out[before + self.rows - 2:before + self.rows - 2 - after:-1]
         out.flush()
-        del out
-        os.replace(partial, self.path)
 
     def patches(self, rows, cols):
         """Patches centred on (rows, cols) of the original grid: (n, p, p, bands)."""

@@ -121,11 +121,8 @@ def _read_inputs(model_path, stack_path, reporter):
     if max(before, after) >= min(info.height, info.width):
         raise InputError(f"The STACK ({info.height} x {info.width} pixels) is smaller than "
                          f"half of the model's {p} x {p} patch; use a larger stack.")
-    mean, std = card["normalisation"]["mean"], card["normalisation"]["std"]
-    if len(mean) != info.count or len(std) != info.count:
-        raise InputError(f"The model card's normalisation has {len(mean)} values for a "
-                         f"{info.count}-band stack; the MODEL file is damaged.")
-    return Inputs(card, info, p, mean, std)
+    # read_card checked the normalisation has one value per factor, and the stack matches
+    return Inputs(card, info, p, card["normalisation"]["mean"], card["normalisation"]["std"])
 
 
 def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter):
@@ -133,10 +130,7 @@ def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter):
     from ..models import load_model
 
     p, bands = inputs.patch_size, inputs.info.count
-    model = load_model(model_path, compile=False)
-    if tuple(model.input_shape[1:]) != (p, p, bands):
-        raise InputError(f"The MODEL's input {tuple(model.input_shape[1:])} does not match "
-                         f"its card ({p} x {p} x {bands}); the file is damaged.")
+    model = load_model(model_path, compile=False, input_shape=(p, p, bands))
     patch_model = PatchModel(model, batch_size)
     patch_model(np.zeros((1, p, p, bands), np.float32))  # trace before timing tiles
     if method == "patch":

@@ -183,6 +183,11 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
     ensure_writable_dir(os.path.dirname(os.path.abspath(spec.output_model)),
                         "folder of OUTPUT_MODEL")
     rows, cols, labels, splits = validate_samples(*samples, shape=stack_info.shape)
+    if not (splits == "test").any():
+        reporter.warning("The samples have no test split (built with Test ratio 0): no test "
+                         "metrics will be computed, the metrics table stays empty. Evaluate "
+                         "the model with 'Evaluate landslide model' on other samples, or "
+                         "build samples with a test ratio above 0.")
     train_split = select_split(rows, cols, labels, splits, "train")
     validation = select_split(rows, cols, labels, splits, "validation")
     batch_size = spec.batch_size

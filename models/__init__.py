@@ -15,6 +15,7 @@ normalised), ``H, W >= 16``, any ``C``, and ends in a 2-class softmax
 
 import copy
 import importlib
+import zipfile
 
 from . import cnn, ctlgnet, densenet, frit, resnet18, vit
 
@@ -70,17 +71,38 @@ def build_model(name, input_shape, **hparams):
     return module.build(shape, **resolved)
 
 
-def load_model(path, compile=True):  # noqa: A002 (Keras's argument name)
+# What Keras raises on a file it cannot turn into a model (truncated weights: OSError
+# from h5py; broken config: ValueError "KerasSaveable", TypeError; bad JSON: ValueError).
+LOAD_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OSError,
+               EOFError, zipfile.BadZipFile)
+
+
+def load_model(path, compile=True, input_shape=None):  # noqa: A002 (Keras's name)
     """Load a ``.keras`` file saved from a model of this zoo.
 
     Imports the custom layers first (their registration with
     ``register_keras_serializable(package="landslide")`` happens on import), so
-    no ``custom_objects`` are needed.
+    no ``custom_objects`` are needed. A file Keras cannot load, or whose input is
+    not ``input_shape`` ``(H, W, C)`` when given (its model card's), raises
+    :class:`..core.errors.InputError` naming it (:func:`..core.model_card.damaged_model`).
     """
     _layers()
     import keras
 
-    return keras.saving.load_model(str(path), compile=compile)
+    from ..core.model_card import damaged_model
+
+    try:
+        model = keras.saving.load_model(str(path), compile=compile)
+    except LOAD_ERRORS as exc:
+        detail = " ".join(str(exc).split())
+        detail = detail if len(detail) <= 200 else detail[:200] + "…"
+        raise damaged_model(path, f"Keras cannot load it: {type(exc).__name__}: {detail}") \
+            from exc
+    found = tuple(model.input_shape[1:])
+    if input_shape is not None and found != tuple(input_shape):
+        raise damaged_model(path, f"its input {' x '.join(map(str, found))} is not the "
+                                  f"{' x '.join(map(str, input_shape))} of its model card")
+    return model
 
 
 def custom_objects():

@@ -1,13 +1,15 @@
 """landslide:buildsamples on the sample area and on the real Ecuador data."""
 
+import json
 import os
 
 import numpy as np
 import pytest
 from osgeo import gdal, ogr
-from qgis.core import QgsProcessingException, QgsVectorLayer
+from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 
 from landslide_susceptibility.core.sample_layer import read_sample_layer
+from landslide_susceptibility.core.specs.samples import MAX_OVERSAMPLING
 from landslide_susceptibility.core.stack import read_stack_info, valid_mask
 
 
@@ -141,3 +143,32 @@ def test_samples_are_styled_by_label_and_split_when_loaded(run_alg, small_stack,
     assert isinstance(renderer, QgsCategorizedSymbolRenderer)
     values = {category.value() for category in renderer.categories()}
     assert {"1_train", "0_train", "1_test", "0_validation"} <= values
+
+
+def test_oversampled_centres_stay_in_one_split_and_are_counted(run_alg, small_stack,
+                                                               sample_area, tmp_path):
+    landslides = sample_area["files"]["landslides"]
+    feedback = QgsProcessingFeedback()
+    result = run_alg("landslide:buildsamples", {
+        "STACK": small_stack, "INVENTORY": landslides, "PATCH_SIZE": 16,
+        "SAMPLES_PER_CLASS": 600, "SPLIT_METHOD": 0, "SEED": 0,
+        "OUTPUT": str(tmp_path / "many.gpkg")}, feedback=feedback)
+    rows, cols, labels, splits = layer_arrays(result["OUTPUT"])
+    split_of = {}
+    for centre in zip(labels, rows, cols, splits, strict=True):
+        split_of.setdefault(centre[:3], set()).add(centre[3])
+    assert all(len(found) == 1 for found in split_of.values())  # no centre in two splits
+    dataset = ogr.Open(result["OUTPUT"])
+    summary = json.loads(dataset.GetLayer(0).GetMetadataItem("LANDSLIDE_SAMPLES"))
+    available = summary["landslide_pixels"]
+    assert available < 600 == np.sum(labels == 1)
+    assert summary["repeats"] == {"landslide": 600 - available, "non_landslide": 0}
+    assert f"{600 - available:,} are repeats" in feedback.textLog()
+    too_many = MAX_OVERSAMPLING * available + 1
+    with pytest.raises(QgsProcessingException,
+                       match=f"Samples per class {too_many} is more than {MAX_OVERSAMPLING} × "
+                             f"the {available:,} landslide pixels available; lower "
+                             f"SAMPLES_PER_CLASS to {MAX_OVERSAMPLING * available:,}"):
+        build(run_alg, small_stack, landslides, tmp_path / "x.gpkg",
+              SAMPLES_PER_CLASS=too_many)
+    assert not (tmp_path / "x.gpkg").exists()

@@ -372,7 +372,7 @@ def test_processing_bad_input(run_alg, sample_area, tmp_path):
                 "SUSCEPTIBILITY": probability, "METHOD": 3, "BREAKS": breaks, **common})
     with pytest.raises(QgsProcessingException, match="must be a GeoTIFF"):
         run_alg("landslide:classifysusceptibility", {
-            "SUSCEPTIBILITY": probability, "METHOD": 3, "BREAKS": "1,2,3,4",
+            "SUSCEPTIBILITY": probability, "METHOD": 3, "BREAKS": "0.2,0.4,0.6,0.8",
             **common, "OUTPUT": str(tmp_path / "c.img")})
     empty = small_raster(tmp_path / "empty.tif", np.full((6, 6), NODATA))
     with pytest.raises(QgsProcessingException, match="is empty"):

@@ -1,9 +1,12 @@
 """The engine process: protocol, errors, progress, cancel, missing interpreter."""
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -33,6 +36,9 @@ class RecordingFeedback(QgsProcessingFeedback):
 
     def pushInfo(self, info):
         self.infos.append(info)
+
+    def pushWarning(self, warning):
+        self.warnings.append(warning)
 
     def reportError(self, error, fatalError=False):
         self.warnings.append(error)
@@ -93,6 +99,65 @@ def test_cancel_stops_a_running_job_within_seconds(ignore_cancel):
                                  feedback, cancel_grace_s=2.0)
     elapsed = time.monotonic() - started
     assert elapsed < 6.0 + 4.0, f"cancel took {elapsed - 6.0:.1f} s"
+
+
+def test_sigint_to_this_process_cancels_the_engine_and_restores_the_handler():
+    """Headless runs: a signal to the QGIS side's process (Ctrl-C on qgis_process) is
+    forwarded to the engine as a cancel; the previous handler is back afterwards."""
+    before = signal.getsignal(signal.SIGINT)
+    feedback = RecordingFeedback()
+    timer = threading.Timer(6.0, os.kill, (os.getpid(), signal.SIGINT))  # after TF loaded
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(CancelledError):
+            engine_runner.run_engine(SelftestSpec(duration=120), feedback, cancel_grace_s=2.0)
+    finally:
+        timer.cancel()
+    elapsed = time.monotonic() - started
+    assert elapsed < 6.0 + 4.0, f"cancel took {elapsed - 6.0:.1f} s"
+    assert feedback.isCanceled()
+    assert any(info.startswith("SIGINT received") for info in feedback.infos)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def _c_handler(sig):
+    """The address of the C-level handler of ``sig`` (sa_handler comes first)."""
+    return engine_runner._c_action(sig).raw[:ctypes.sizeof(ctypes.c_void_p)]
+
+
+def test_signal_cancel_restores_c_handlers_python_does_not_know():
+    """qgis_process.bin watches SIGINT with a C handler installed after Python
+    started; leaving the engine run must put that one back, not Python's."""
+    libc = ctypes.CDLL(None)
+    libc.signal.argtypes, libc.signal.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_void_p
+    original = engine_runner._c_action(signal.SIGTERM)
+    python_handler = signal.getsignal(signal.SIGTERM)
+    try:
+        libc.signal(signal.SIGTERM, 1)  # SIG_IGN, behind Python's back
+        foreign = _c_handler(signal.SIGTERM)
+        with engine_runner.SignalCancel() as interrupt:
+            assert signal.getsignal(signal.SIGTERM) == interrupt._on_signal
+            assert _c_handler(signal.SIGTERM) != foreign
+        assert _c_handler(signal.SIGTERM) == foreign
+        assert signal.getsignal(signal.SIGTERM) is python_handler
+    finally:
+        engine_runner._set_c_action(signal.SIGTERM, original)
+
+
+def test_signal_cancel_is_inert_in_worker_threads():
+    """QGIS desktop runs algorithms in worker threads: no handler, no error."""
+    before = signal.getsignal(signal.SIGINT)
+    seen = []
+
+    def worker():
+        with engine_runner.SignalCancel():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [before] and signal.getsignal(signal.SIGINT) is before
 
 
 def test_missing_interpreter_gives_clear_message(tmp_path):

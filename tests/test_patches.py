@@ -1,5 +1,9 @@
 """engine/patches.py: patch values equal direct slicing; augmentation; determinism."""
 
+import gc
+import os
+import time
+
 import numpy as np
 import pytest
 from osgeo import gdal, osr
@@ -89,3 +93,72 @@ def test_tf_dataset_yields_the_same_batches(stack_file, tmp_path):
               patches.tf_dataset(stack, rows, cols, labels, mean, std, 4, True, seed=5)]
     for (x1, _), (x2, _) in zip(direct, via_tf, strict=True):
         np.testing.assert_array_equal(x1, x2)
+
+
+def _age(path, seconds):
+    """Set a cache file's last use ``seconds`` ago."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def _fake_entry(cache, name, size, seconds_ago):
+    path = cache / name
+    path.write_bytes(b"\0" * size)
+    _age(path, seconds_ago)
+    return path
+
+
+def test_patch_cache_is_capped_by_age_and_size(stack_file, tmp_path, monkeypatch):
+    path, _ = stack_file
+    cache = tmp_path / "cache"
+    held = patches.PaddedStack(path, 9, cache_dir=str(cache))  # open in this process
+    _age(held.path, 30 * 86400)
+    entry = os.path.getsize(held.path)
+    old = _fake_entry(cache, "stack_old.npy", 10, 8 * 86400)  # unused for 8 days
+    lru = _fake_entry(cache, "stack_lru.npy", entry, 7200)  # used 2 h ago
+    mru = _fake_entry(cache, "stack_mru.npy", entry, 60)  # used a minute ago
+    dead = _fake_entry(cache, "stack_x.1.partial.npy", 10, 8 * 86400)  # a crashed build
+    writing = _fake_entry(cache, "stack_y.2.partial.npy", 10 * entry, 1)  # another process
+    monkeypatch.setattr(patches, "CACHE_MAX_AGE_S", 86400)
+    # room for three entries: the one in use, the new one, and one of lru / mru
+    monkeypatch.setattr(patches, "CACHE_MAX_BYTES", 3 * entry + entry // 2)
+    current = patches.PaddedStack(path, 8, cache_dir=str(cache))
+    assert not old.exists() and not dead.exists()  # too old
+    assert not lru.exists() and mru.exists()  # over the size: least recently used first
+    assert writing.exists()  # partial files go by age only
+    assert os.path.exists(current.path) and os.path.exists(held.path)  # new and in use
+    assert current.patches([0], [0]).shape == (1, 8, 8, 4)
+    assert held.patches([0], [0]).shape == (1, 9, 9, 4)
+    # reuse marks an entry as just used; released entries may be evicted again
+    _age(current.path, 3600)
+    reused = patches.PaddedStack(path, 8, cache_dir=str(cache))
+    assert time.time() - os.path.getmtime(reused.path) < 60
+    held_path = held.path
+    del held
+    gc.collect()
+    assert held_path not in patches._IN_USE
+    monkeypatch.setattr(patches, "CACHE_MAX_BYTES", 0)
+    assert patches.evict_stale(str(cache), keep=reused.path) == [held_path, str(mru)]
+    assert os.path.exists(reused.path)
+
+
+def test_patch_cache_tolerates_files_vanishing(stack_file, tmp_path, monkeypatch):
+    path, data = stack_file
+    cache = tmp_path / "cache"
+    first = patches.PaddedStack(path, 8, cache_dir=str(cache))
+    os.remove(first.path)  # evicted by another process: rebuilt when next opened
+    again = patches.PaddedStack(path, 8, cache_dir=str(cache))
+    np.testing.assert_array_equal(again.patches([20], [30])[0, 4, 4], data[20, 30])
+    gone = _fake_entry(cache, "stack_gone.npy", 10, 30 * 86400)
+    listdir, remove = os.listdir, os.remove
+
+    def other_process_removes_first(target):
+        if os.path.exists(target):
+            remove(target)
+        remove(target)  # FileNotFoundError, as when another process won the race
+
+    monkeypatch.setattr(os, "listdir", lambda folder: listdir(folder) + ["stack_ghost.npy"])
+    monkeypatch.setattr(os, "remove", other_process_removes_first)
+    monkeypatch.setattr(patches, "CACHE_MAX_AGE_S", 86400)
+    assert patches.evict_stale(str(cache)) == [str(gone)]
+    assert os.path.exists(again.path)

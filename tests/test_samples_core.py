@@ -1,10 +1,13 @@
 """core/samples.py: counts, splits, determinism, leakage (against brute force)."""
 
+import re
+
 import numpy as np
 import pytest
 
 from landslide_susceptibility.core import samples
 from landslide_susceptibility.core.errors import InputError
+from landslide_susceptibility.core.specs.samples import MAX_OVERSAMPLING
 
 
 def synthetic(shape=(200, 240), seed=0):
@@ -107,3 +110,74 @@ def test_inventory_outside_the_stack():
     _, valid = synthetic()
     with pytest.raises(InputError, match="No landslide pixel of the INVENTORY"):
         samples.draw_samples(np.zeros_like(valid), valid, patch_size=8, samples_per_class=5)
+
+
+def centres_in_two_splits(out):
+    """(label, row, col) centres that appear in more than one split."""
+    seen = {}
+    for key in zip(out["labels"], out["rows"], out["cols"], out["splits"], strict=True):
+        seen.setdefault(key[:3], set()).add(key[3])
+    return [centre for centre, splits in seen.items() if len(splits) > 1]
+
+
+@pytest.mark.parametrize("method", [samples.RANDOM, samples.SPATIAL])
+def test_oversampled_centres_stay_in_the_split_of_their_first_draw(method):
+    landslides, valid = synthetic(seed=3)
+    available = int((landslides & valid).sum())
+    count = 2 * available + 7
+    out = samples.draw_samples(landslides, valid, patch_size=16, samples_per_class=count,
+                               split_method=method, block_cells=40, seed=5)
+    assert centres_in_two_splits(out) == []
+    positives = out["labels"] == 1
+    distinct = len(set(zip(out["rows"][positives], out["cols"][positives], strict=True)))
+    assert out["summary"]["repeats"] == {"landslide": count - distinct, "non_landslide": 0}
+    logged = re.findall(r"([\d,]+) are repeats", " ".join(out["warnings"]))
+    assert sum(int(n.replace(",", "")) for n in logged) == count - distinct
+    assert f"repeats: {count - distinct:,} landslide" in samples.summary_text(out["summary"])
+    for split_counts in out["summary"]["counts"].values():  # the 6:2:2 counts are kept
+        assert split_counts["landslide"] == split_counts["non_landslide"]
+    if method == samples.RANDOM:
+        assert distinct == available  # every pixel used
+    again = samples.draw_samples(landslides, valid, patch_size=16, samples_per_class=count,
+                                 split_method=method, block_cells=40, seed=5)
+    for key in ("rows", "cols", "labels", "splits"):
+        assert np.array_equal(out[key], again[key])
+
+
+def test_repeats_are_spread_evenly_over_the_pixels():
+    landslides, valid = synthetic()
+    small = np.zeros_like(landslides)
+    small[100, 100:110] = True  # 10 pixels, 6:2:2 -> 6, 2, 2 first draws
+    out = samples.draw_samples(small, valid, patch_size=8, samples_per_class=95, seed=1)
+    positives = out["labels"] == 1
+    _, uses = np.unique(out["rows"][positives] * 1000 + out["cols"][positives],
+                        return_counts=True)
+    assert len(uses) == 10 and uses.max() - uses.min() <= 1
+    assert centres_in_two_splits(out) == []
+    assert out["summary"]["repeats"]["landslide"] == 85
+
+
+def test_more_than_max_oversampling_times_the_pixels_is_refused_with_the_numbers():
+    landslides, valid = synthetic()
+    small = np.zeros_like(landslides)
+    small[100, 100:105] = True
+    limit = MAX_OVERSAMPLING * 5
+    out = samples.draw_samples(small, valid, patch_size=8, samples_per_class=limit, seed=0)
+    assert out["summary"]["repeats"]["landslide"] == limit - 5
+    for method in (samples.RANDOM, samples.SPATIAL):
+        with pytest.raises(InputError, match=rf"Samples per class {limit + 1} is more than "
+                                             rf"{MAX_OVERSAMPLING} × the 5 landslide pixels "
+                                             rf"available; lower SAMPLES_PER_CLASS to {limit}"):
+            samples.draw_samples(small, valid, patch_size=8, samples_per_class=limit + 1,
+                                 split_method=method, block_cells=40, seed=0)
+
+
+def test_too_few_pixels_for_every_split_is_refused():
+    landslides, valid = synthetic()
+    two = np.zeros_like(landslides)
+    two[100, 100:102] = True
+    with pytest.raises(InputError, match="Only 2 landslide pixels for 3 splits"):
+        samples.draw_samples(two, valid, patch_size=8, samples_per_class=10, seed=0)
+    out = samples.draw_samples(two, valid, patch_size=8, samples_per_class=10,
+                               ratios=(1, 0, 1), seed=0)
+    assert centres_in_two_splits(out) == []

@@ -300,7 +300,8 @@ def test_stack_that_does_not_match_the_model_is_refused(run_alg, small_stack, sm
 def test_unwritable_output_is_explained(run_alg, small_stack, small_samples, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")  # a folder cannot be made under a file, even by root
-    with pytest.raises(QgsProcessingException, match="Cannot create the folder of OUTPUT_MODEL"):
+    with pytest.raises(QgsProcessingException,
+                       match=r"The folder of Trained model \(OUTPUT_MODEL\).*cannot be created"):
         train(run_alg, small_stack, small_samples, tmp_path, "cnn",
               OUTPUT_MODEL=str(blocker / "m.keras"))
 

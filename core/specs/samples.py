@@ -9,6 +9,7 @@ SAMPLE_SPLITS = ("train", "validation", "test")
 DEFAULT_PATCH_SIZE = 72
 MIN_PATCH_SIZE = 16  # the models' smallest input (models.MIN_SIZE)
 SAMPLES_PER_CLASS = 10000
+MAX_OVERSAMPLING = 10  # SAMPLES_PER_CLASS at most this many times a class's pixels
 SPLIT_METHODS = (("random", "Random (as in the paper)"),
                  ("spatial", "Spatial blocks (no leakage)"))
 RATIOS = (6.0, 2.0, 2.0)

@@ -45,8 +45,9 @@ def model_probability(spec, card, stack_info, rows, cols, reporter):
     """The landslide probability of the model of ``spec`` at (rows, cols)."""
     from ...models import load_model
 
-    model = load_model(spec.model, compile=False)
-    stack = PaddedStack(stack_info.path, card["patch_size"], cache_dir=spec.cache_dir,
+    p = card["patch_size"]
+    model = load_model(spec.model, compile=False, input_shape=(p, p, stack_info.count))
+    stack = PaddedStack(stack_info.path, p, cache_dir=spec.cache_dir,
                         is_cancelled=reporter.is_cancelled)
     reporter.progress(30)
     return predict_probability(model, stack, rows, cols, card["normalisation"]["mean"],
