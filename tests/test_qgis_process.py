@@ -101,7 +101,9 @@ def _interrupted_training(qgis_process, stack, samples, folder, sig):
             (folder / "stderr.txt").read_text(), elapsed)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT,
+                                 pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
+                         ids=["SIGINT", "SIGTERM"])
 def test_signal_to_qgis_process_cancels_training_and_keeps_the_best_model(
         qgis_process, small_stack, small_samples, tmp_path, sig):
     """Ctrl-C (SIGINT) or kill (SIGTERM) on a headless run reaches the engine as a

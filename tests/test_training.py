@@ -44,7 +44,15 @@ def train(run_alg, small_stack, small_samples, tmp_path, model, feedback=None, *
     return run_alg("landslide:trainmodel", params, feedback=feedback)
 
 
-@pytest.mark.parametrize("model", MODELS)
+# The quick suite trains the CNN and CTLGNet through Processing; the four other
+# architectures (1.5 min for DenseNet-BC on 2 cores) run with `make test-all`.
+# Every model's build, save and reload is in tests/test_models.py either way.
+QUICK_MODELS = ("cnn", "ctlgnet")
+
+
+@pytest.mark.parametrize("model", [name if name in QUICK_MODELS else
+                                   pytest.param(name, marks=pytest.mark.slow)
+                                   for name in MODELS])
 def test_every_model_trains_through_processing(run_alg, small_stack, small_samples, tmp_path,
                                                model):
     result = train(run_alg, small_stack, small_samples, tmp_path, model)
