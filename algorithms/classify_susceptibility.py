@@ -126,7 +126,8 @@ class ClassifySusceptibility(LandslideAlgorithm):
         if spec.method == "manual":
             manual = parse_breaks(text)
         elif text:
-            feedback.pushWarning(f"BREAKS '{text}' is ignored: METHOD is "
+            feedback.pushWarning(f"{spec.label_of('breaks')} '{text}' are ignored: "
+                                 f"{spec.label_of('method')} is "
                                  f"'{METHOD_LABELS[spec.method]}', not manual.")
         report_path = self.parameterAsFileOutput(parameters, "OUTPUT_REPORT", context)
         return _Inputs(spec.susceptibility, spec.method, manual, spec.output, report_path)

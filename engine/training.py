@@ -181,7 +181,7 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
     """Check the samples and output; split, patch size, hyper-parameters, the
     padded stack and the training split's normalisation statistics."""
     ensure_writable_dir(os.path.dirname(os.path.abspath(spec.output_model)),
-                        "folder of OUTPUT_MODEL")
+                        f"folder of {spec.label_of('output_model')}")
     rows, cols, labels, splits = validate_samples(*samples, shape=stack_info.shape)
     if not (splits == "test").any():
         reporter.warning("The samples have no test split (built with Test ratio 0): no test "
@@ -192,7 +192,8 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
     validation = select_split(rows, cols, labels, splits, "validation")
     batch_size = spec.batch_size
     if batch_size > len(train_split[0]):
-        reporter.warning(f"BATCH_SIZE {batch_size} is larger than the training set "
+        reporter.warning(f"{spec.label_of('batch_size')} {batch_size} is larger than the "
+                         f"training set "
                          f"({len(train_split[0])} samples); using {len(train_split[0])}.")
         batch_size = len(train_split[0])
     hparams = _resolve_hparams(spec.model, spec.hparams)

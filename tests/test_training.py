@@ -285,7 +285,7 @@ def test_batch_size_larger_than_training_set_is_clamped(run_alg, small_stack, sm
     feedback = EpochCancel(epoch=99)
     train(run_alg, small_stack, small_samples, tmp_path, "cnn", feedback=feedback,
           BATCH_SIZE=10000)
-    assert any("BATCH_SIZE 10000 is larger than the training set" in w
+    assert any("Batch size (BATCH_SIZE) 10000 is larger than the training set" in w
                for w in feedback.warnings)
 
 

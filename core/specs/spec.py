@@ -99,6 +99,12 @@ class Spec:
         return next(((name, p) for name, p in cls.params() if p.key == key), (None, None))
 
     @classmethod
+    def label_of(cls, name):
+        """``Label (KEY)`` of field ``name``: as the dialog shows it, and as typed."""
+        p = dict(cls.params())[name]
+        return f"{p.label} ({p.key})" if p.key else p.label
+
+    @classmethod
     def from_json(cls, data):
         """The spec of a JSON object; unknown names and wrong types raise InputError."""
         if not isinstance(data, dict):
