@@ -3,6 +3,7 @@
 import math
 
 from .inventory import inventory_mask
+from .mapped_area import read_mapped_area
 from .progress import check_cancelled, never_cancelled, no_progress, scaled
 from .sample_layer import write_sample_layer
 from .samples import RANDOM, draw_samples
@@ -13,12 +14,14 @@ from .stack import read_stack_info, valid_mask
 def build_samples(stack_path, inventory, output, patch_size=DEFAULT_PATCH_SIZE,
                   samples_per_class=SAMPLES_PER_CLASS, split_method=RANDOM, block_size=None,
                   ratios=RATIOS, negative_buffer=0.0,
-                  seed=0, layer_name=None, kind=None, progress=no_progress,
-                  is_cancelled=never_cancelled):
+                  seed=0, layer_name=None, kind=None, mapped_area=None, area_layer_name=None,
+                  area_kind=None, progress=no_progress, is_cancelled=never_cancelled):
     """Draw and split patch centres; write the point layer at ``output``.
 
     ``block_size`` and ``negative_buffer`` are in map units of the stack and are
-    converted to whole cells (rounded up). Returns the summary, warnings and path.
+    converted to whole cells (rounded up). ``mapped_area`` (optional: polygons
+    or a raster mask, :mod:`.mapped_area`) keeps every centre and block inside
+    it. Returns the summary, warnings and path.
     """
     info = read_stack_info(stack_path)
     warnings = list(info.warnings)
@@ -29,19 +32,28 @@ def build_samples(stack_path, inventory, output, patch_size=DEFAULT_PATCH_SIZE,
     warnings += inventory_result.warnings
     valid = valid_mask(info, progress=scaled(progress, 20, 40), is_cancelled=is_cancelled)
     check_cancelled(is_cancelled)
+    area = None
+    if mapped_area:
+        area = read_mapped_area(mapped_area, info, valid, inventory_result.mask,
+                                layer_name=area_layer_name, kind=area_kind,
+                                progress=scaled(progress, 40, 50), is_cancelled=is_cancelled)
+        warnings += area.warnings
+        valid = area.mask
     block_cells = math.ceil(block_size / cell) if block_size else None
     buffer_cells = math.ceil(negative_buffer / cell) if negative_buffer else 0
     drawn = draw_samples(inventory_result.mask, valid, patch_size=patch_size,
                          samples_per_class=samples_per_class, split_method=split_method,
                          block_cells=block_cells, ratios=ratios,
                          negative_buffer_cells=buffer_cells, seed=seed,
-                         progress=scaled(progress, 40, 80), is_cancelled=is_cancelled)
+                         area_mask=None if area is None else area.mask,
+                         progress=scaled(progress, 50, 85), is_cancelled=is_cancelled)
     warnings += drawn["warnings"] + _split_warnings(drawn["splits"])
     summary = dict(drawn["summary"], patch_size=patch_size, seed=seed,
                    split_method=split_method,
                    block_cells=block_cells, negative_buffer_cells=buffer_cells,
                    landslide_pixels=int((inventory_result.mask & valid).sum()),
-                   factors=info.names)
+                   factors=info.names,
+                   mapped_area=None if area is None else area.summary())
     check_cancelled(is_cancelled)
     write_sample_layer(output, drawn["rows"], drawn["cols"], drawn["labels"], drawn["splits"],
                        info.geotransform, info.crs_wkt, summary)

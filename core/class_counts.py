@@ -62,11 +62,13 @@ class ClassTally:
     """The running counts of one classified raster; :meth:`add` each block of
     rows, then :meth:`result`. ``summary``: the raster's
     :class:`.class_raster.RasterSummary`; ``with_landslides``: count landslide
-    cells too."""
+    cells too; ``area``: a boolean mask on the raster's grid (the mapped area):
+    only the cells inside it are counted (the preview keeps every cell)."""
 
-    def __init__(self, summary, with_landslides):
+    def __init__(self, summary, with_landslides, area=None):
         self.summary = summary
         self.with_landslides = with_landslides
+        self.mapped_area = area
         self.cells = np.zeros(CLASS_COUNT + 1, np.int64)
         self.area = np.zeros(CLASS_COUNT + 1)
         self.landslide_cells = np.zeros(CLASS_COUNT + 1, np.int64)
@@ -81,6 +83,13 @@ class ClassTally:
     def add(self, row, classes, values, valid, landslides=None):
         """Count the block starting at ``row``: its ``classes`` (0 = nodata),
         the ``values`` of its ``valid`` cells and its ``landslides`` (boolean)."""
+        preview = classes
+        if self.mapped_area is not None:
+            inside = self.mapped_area[row:row + classes.shape[0]]
+            classes = np.where(inside, classes, 0)
+            values = values[inside[valid]]
+            valid = valid & inside
+            landslides = None if landslides is None else landslides & inside
         self._add_areas(row, classes)
         bins = np.clip(((values - self.summary.minimum) * self.scale).astype(np.int64), 0,
                        CURVE_BINS - 1)
@@ -93,7 +102,7 @@ class ClassTally:
                                                     minlength=CURVE_BINS)
         picked = np.arange(row, row + classes.shape[0])
         picked = picked[picked % self.preview_step == 0] - row
-        self.preview.append(classes[picked, ::self.preview_step])
+        self.preview.append(preview[picked, ::self.preview_step])
 
     def _add_areas(self, row, classes):
         self.cells += np.bincount(classes.ravel(), minlength=CLASS_COUNT + 1)
@@ -109,13 +118,19 @@ class ClassTally:
     def result(self):
         """The :class:`ClassCounts`; an error when no landslide is on a valid cell."""
         warnings = []
+        if self.mapped_area is not None and self.cells[1:].sum() == 0:
+            raise InputError("The Mapped area covers no valid cell of the susceptibility "
+                             "raster (its cells there are nodata); check the mapped area's "
+                             "location and CRS, or leave Mapped area empty.")
         if self.with_landslides:
             if self.on_nodata:
                 warnings.append(f"{self.on_nodata} landslide cells fall on nodata cells of "
                                 "the susceptibility raster and are not counted.")
             if self.landslide_cells[1:].sum() == 0:
+                where = " inside the Mapped area" if self.mapped_area is not None else ""
                 raise InputError("No landslide of the inventory falls on a valid cell of the "
-                                 "susceptibility raster; check the inventory's location.")
+                                 f"susceptibility raster{where}; check the inventory's "
+                                 "location.")
         landslides = self.with_landslides
         return ClassCounts(
             cells=self.cells[1:], area_km2=self.area[1:],

@@ -239,11 +239,12 @@ def _check_classify_inputs(output, landslides, summary):
 
 
 def classify_raster(path, breaks, output, summary=None, landslides=None, method="manual",
-                    progress=no_progress, is_cancelled=never_cancelled):
+                    area=None, progress=no_progress, is_cancelled=never_cancelled):
     """Write the classes of ``path`` to the GeoTIFF ``output`` and count them.
 
     ``landslides``: optional boolean array on the raster's grid (e.g.
-    :func:`.inventory.inventory_mask`'s ``mask``). Returns
+    :func:`.inventory.inventory_mask`'s ``mask``); ``area``: optional boolean
+    array, the mapped area (only its cells are counted). Returns
     :class:`.class_counts.ClassCounts`.
     """
     breaks = check_breaks(breaks)
@@ -252,7 +253,7 @@ def classify_raster(path, breaks, output, summary=None, landslides=None, method=
     _check_classify_inputs(output, landslides, summary)
     dataset, band = open_susceptibility(path)
     width, height = summary.width, summary.height
-    tally = ClassTally(summary, with_landslides=landslides is not None)
+    tally = ClassTally(summary, with_landslides=landslides is not None, area=area)
     step = _block_rows(width)
     with atomic_output(output) as tmp:
         out, out_band = _output_dataset(tmp, summary, breaks, method)

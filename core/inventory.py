@@ -10,6 +10,11 @@ point falls in it, or a line passes through it (``gdal.RasterizeLayer``
 defaults); every polygon also burns the cell under its point-on-surface, so
 polygons smaller than a cell are not lost.
 
+The same rasterisation serves the *Mapped area* (:mod:`.mapped_area`): one
+function, :func:`rasterise`, with a :class:`MaskRole` naming the input in its
+messages and choosing its rules (a raster mask is warped ``near`` there, and
+polygons burn only the cells whose centre they hold).
+
 Later steps reuse :func:`inventory_mask` and :func:`balanced_samples`.
 """
 
@@ -23,6 +28,23 @@ from .errors import InputError
 from .progress import check_cancelled, gdal_callback, never_cancelled, no_progress, scaled
 from .raster_io import gis_order
 from .stack import band_valid, open_raster, sample_pixels
+
+
+@dataclass(frozen=True)
+class MaskRole:
+    """What a rasterised layer is for: its name in messages and its rules."""
+
+    name: str  # "landslide inventory", "Mapped area"
+    item: str  # what a cell of the mask is: "landslide", "inside"
+    needs: str  # what the layer needs at least one of
+    check: str  # the fix when it misses the grid
+    resample: str = "max"  # GDAL warp of a raster mask onto the grid
+    point_on_surface: bool = True  # polygons also burn the cell under a point on them
+    polygons_only: bool = False
+
+
+INVENTORY = MaskRole("landslide inventory", "landslide", "landslide",
+                     "Check the inventory's location and CRS.")
 
 
 @dataclass
@@ -77,26 +99,49 @@ def inventory_mask(inventory, grid, layer_name=None, kind=None, progress=no_prog
     Raises :class:`InputError` when the inventory has no features or none of
     them falls on the grid.
     """
-    kind = kind or detect_kind(inventory)
+    return rasterise(inventory, grid, INVENTORY, layer_name=layer_name, kind=kind,
+                     progress=progress, is_cancelled=is_cancelled)
+
+
+def rasterise(source, grid, role, layer_name=None, kind=None, grid_name="factor stack",
+              progress=no_progress, is_cancelled=never_cancelled):
+    """The vector layer or raster mask ``source`` as a boolean mask on ``grid``,
+    by the rules of ``role`` (:class:`MaskRole`); ``grid_name`` names the grid in
+    messages. Returns an :class:`InventoryMask`."""
+    kind = kind or detect_kind(source)
     if kind == "vector":
-        result = _vector_mask(inventory, grid, layer_name, progress, is_cancelled)
+        result = _vector_mask(source, grid, role, layer_name, grid_name, progress,
+                              is_cancelled)
     else:
-        result = _raster_mask(inventory, grid, progress, is_cancelled)
+        result = _raster_mask(source, grid, role, grid_name, progress, is_cancelled)
     progress(100)
     return result
 
 
-def _vector_mask(path, grid, layer_name, progress, is_cancelled):
-    what = f"landslide inventory '{path}'" + (f" (layer {layer_name})" if layer_name else "")
-    warnings = []
+def _open_features(path, grid, role, layer_name, warnings):
+    """``(handles, layer in the grid's CRS, what, feature count)``; refuses empty
+    layers and, for ``role.polygons_only``, point and line layers."""
+    what = f"{role.name} '{path}'" + (f" (layer {layer_name})" if layer_name else "")
     source, layer = open_vector(path, layer_name, what)
     total = layer.GetFeatureCount()
     if total == 0:
-        raise InputError(f"The {what} has no features; it needs at least one landslide.")
+        raise InputError(f"The {what} has no features; it needs at least one {role.needs}.")
+    flat = ogr.GT_Flatten(layer.GetGeomType())
+    if role.polygons_only and flat not in (ogr.wkbUnknown, ogr.wkbPolygon,
+                                           ogr.wkbMultiPolygon, ogr.wkbGeometryCollection):
+        raise InputError(f"The {what} holds {ogr.GeometryTypeToName(flat).lower()} "
+                         f"features; it must be polygons (the area that was mapped) or a "
+                         "raster mask (non-zero cells inside).")
     srs = _grid_srs(grid)
     keep = None
     if srs is not None:
         keep, layer = reprojected_layer(layer, srs, what, warnings)
+    return (source, keep, srs), layer, what, total
+
+
+def _vector_mask(path, grid, role, layer_name, grid_name, progress, is_cancelled):
+    warnings = []
+    handles, layer, what, total = _open_features(path, grid, role, layer_name, warnings)
     check_cancelled(is_cancelled)
     xmin, ymin, xmax, ymax = _grid_bounds(grid)
     layer.SetSpatialFilterRect(xmin, ymin, xmax, ymax)
@@ -105,17 +150,33 @@ def _vector_mask(path, grid, layer_name, progress, is_cancelled):
     if inside == 0:
         lx0, lx1, ly0, ly1 = layer.GetExtent()
         raise InputError(
-            f"The {what} lies outside the factor stack: none of its {total} features "
-            f"touches the stack's extent ({xmin:.6g}, {ymin:.6g}) – ({xmax:.6g}, {ymax:.6g}); "
-            f"the features span ({lx0:.6g}, {ly0:.6g}) – ({lx1:.6g}, {ly1:.6g}) in the "
-            "stack's CRS. Check the inventory's location and CRS.")
+            f"The {what} lies outside the {grid_name}: none of its {total} features "
+            f"touches the {grid_name}'s extent ({xmin:.6g}, {ymin:.6g}) – ({xmax:.6g}, "
+            f"{ymax:.6g}); the features span ({lx0:.6g}, {ly0:.6g}) – ({lx1:.6g}, "
+            f"{ly1:.6g}) in the {grid_name}'s CRS. {role.check}")
     target = _mem_grid(grid)
     if gdal.RasterizeLayer(target, [1], layer, burn_values=[1],
                            callback=gdal_callback(scaled(progress, 0, 60), is_cancelled)) != 0:
         check_cancelled(is_cancelled)
         raise InputError(f"Rasterising the {what} failed: {gdal.GetLastErrorMsg()}")
     check_cancelled(is_cancelled)
-    # Every polygon also burns the cell under its point-on-surface.
+    if role.point_on_surface:
+        _burn_points_on_surface(target, layer, handles[2])
+    mask = target.GetRasterBand(1).ReadAsArray().astype(bool)
+    handles = layer = None  # release OGR handles
+    if not mask.any():
+        raise InputError(f"No feature of the {what} covers a cell of the {grid_name}; "
+                         f"{role.check[0].lower()}{role.check[1:]}")
+    if inside < total:
+        warnings.append(f"{total - inside} of the {total} features of the {role.name} lie "
+                        f"outside the {grid_name} and are ignored.")
+    return InventoryMask(mask=mask, kind="vector", features=total, features_in_grid=inside,
+                         pixels=int(mask.sum()), warnings=warnings)
+
+
+def _burn_points_on_surface(target, layer, srs):
+    """Every polygon also burns the cell under its point-on-surface (polygons
+    smaller than a cell are not lost)."""
     points = ogr.GetDriverByName("Memory").CreateDataSource("points")
     point_layer = points.CreateLayer("points", srs, ogr.wkbPoint)
     definition = point_layer.GetLayerDefn()
@@ -133,53 +194,49 @@ def _vector_mask(path, grid, layer_name, progress, is_cancelled):
     layer.ResetReading()
     if point_layer.GetFeatureCount():
         gdal.RasterizeLayer(target, [1], point_layer, burn_values=[1])
-    mask = target.GetRasterBand(1).ReadAsArray().astype(bool)
-    keep = source = None  # noqa: F841  (release OGR handles)
-    if not mask.any():
-        raise InputError(f"No feature of the {what} covers a cell of the factor stack; "
-                         "check the inventory's location.")
-    if inside < total:
-        warnings.append(f"{total - inside} of the {total} inventory features lie outside "
-                        "the factor stack and are ignored.")
-    return InventoryMask(mask=mask, kind="vector", features=total, features_in_grid=inside,
-                         pixels=int(mask.sum()), warnings=warnings)
 
 
-def _raster_mask(path, grid, progress, is_cancelled):
-    what = f"landslide inventory raster '{path}'"
-    warnings = []
+def _binary_source(path, grid, role, grid_name, warnings):
+    """``(binary MEM dataset of the non-zero valid cells, their count, what)``."""
+    what = f"{role.name} raster '{path}'"
     source = open_raster(path, what)
     if source.GetGeoTransform(can_return_null=True) is None:
         raise InputError(f"The {what} has no georeferencing.")
     band = source.GetRasterBand(1)
     values = band.ReadAsArray()
-    landslide = band_valid(values.astype(np.float64), band.GetNoDataValue()) & (values != 0)
-    total = int(landslide.sum())
+    cells = band_valid(values.astype(np.float64), band.GetNoDataValue()) & (values != 0)
+    total = int(cells.sum())
     if total == 0:
-        raise InputError(f"The {what} has no landslide cells (no valid non-zero value).")
+        raise InputError(f"The {what} has no {role.item} cells (no valid non-zero value).")
     binary = gdal.GetDriverByName("MEM").Create("", source.RasterXSize, source.RasterYSize, 1,
                                                 gdal.GDT_Byte)
     binary.SetGeoTransform(source.GetGeoTransform())
-    srs = source.GetSpatialRef()
-    grid_srs = _grid_srs(grid)
-    if srs is None:
-        if grid_srs is not None:
-            warnings.append(f"The {what} has no CRS; it is assumed to be in the stack's.")
+    if source.GetSpatialRef() is None:
+        if _grid_srs(grid) is not None:
+            warnings.append(f"The {what} has no CRS; it is assumed to be in the "
+                            f"{grid_name}'s.")
             binary.SetProjection(grid.crs_wkt)
     else:
         binary.SetProjection(source.GetProjection())
-    binary.GetRasterBand(1).WriteArray(landslide.astype(np.uint8))
+    binary.GetRasterBand(1).WriteArray(cells.astype(np.uint8))
+    return binary, total, what
+
+
+def _raster_mask(path, grid, role, grid_name, progress, is_cancelled):
+    warnings = []
+    binary, total, what = _binary_source(path, grid, role, grid_name, warnings)
     check_cancelled(is_cancelled)
     target = _mem_grid(grid)
-    options = gdal.WarpOptions(resampleAlg="max",
+    options = gdal.WarpOptions(resampleAlg=role.resample,
                                callback=gdal_callback(scaled(progress, 0, 90), is_cancelled))
     if gdal.Warp(target, binary, options=options) is None:
         check_cancelled(is_cancelled)
-        raise InputError(f"Warping the {what} onto the stack failed: {gdal.GetLastErrorMsg()}")
+        raise InputError(f"Warping the {what} onto the {grid_name} failed: "
+                         f"{gdal.GetLastErrorMsg()}")
     mask = target.GetRasterBand(1).ReadAsArray() > 0
     if not mask.any():
-        raise InputError(f"The {what} lies outside the factor stack: none of its {total} "
-                         "landslide cells falls on the stack. Check its location and CRS.")
+        raise InputError(f"The {what} lies outside the {grid_name}: none of its {total} "
+                         f"{role.item} cells falls on the {grid_name}. {role.check}")
     return InventoryMask(mask=mask, kind="raster", features=total,
                          features_in_grid=int(mask.sum()), pixels=int(mask.sum()),
                          warnings=warnings)

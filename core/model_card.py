@@ -1,7 +1,8 @@
 """The model card: what a trained model needs to be used correctly.
 
-Stored inside the ``.keras`` file (a zip) as ``landslide_model_card.json`` and
-readable without TensorFlow, so the QGIS side can check a stack against a model
+Stored inside the model file (a zip: the ``.keras`` file of a network, the
+``.skops`` file of a classical model) as ``landslide_model_card.json`` and
+readable without TensorFlow or scikit-learn, so the QGIS side can check a stack against a model
 before starting the engine. Holds factor names and order, categorical flags,
 normalisation statistics of the training split, patch size, model type and
 hyper-parameters, seed, data summary, device, timings and versions.
@@ -17,11 +18,15 @@ from .specs.maps import PredictSpec
 
 CARD_NAME = "landslide_model_card.json"
 CARD_VERSION = 1
-MODEL_LABEL = PredictSpec.param_for_key("MODEL")[1].label  # "Trained model (.keras)"
+MODEL_LABEL = PredictSpec.param_for_key("MODEL")[1].label  # "Trained model (.keras or .skops)"
+# How files that run code when loaded begin: pickle (protocol 2-5), and joblib's
+# compressed pickles (zlib, gzip, bz2, xz, lzma, lz4).
+PICKLE_STARTS = (b"\x80", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda",
+                 b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00", b"\x04\x22\x4d\x18")
 
 
 def write_card(keras_path, card):
-    """Add the card to a saved ``.keras`` file."""
+    """Add the card to a saved model file (``.keras`` or ``.skops``, both zips)."""
     card = dict(card, card_version=CARD_VERSION)
     with zipfile.ZipFile(keras_path, "a") as archive:
         archive.writestr(CARD_NAME, json.dumps(card, indent=2))
@@ -63,9 +68,16 @@ def _load_card(keras_path):
             text = archive.read(CARD_NAME)
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise InputError(f"Cannot read {MODEL_LABEL} '{keras_path}': {exc.strerror}. "
-                         "Choose the .keras file saved by 'Train landslide model'.") from exc
+                         "Choose the .keras or .skops file saved by 'Train landslide "
+                         "model'.") from exc
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise damaged_model(keras_path, f"not a readable .keras archive: {exc}") from exc
+        if _is_pickle(keras_path):
+            raise InputError(
+                f"{MODEL_LABEL} '{keras_path}' is refused: it is a pickle or joblib file, "
+                "which can run any code when loaded. Use a model saved by 'Train landslide "
+                "model' (a .keras network or a .skops classical model), or train it "
+                "again.") from exc
+        raise damaged_model(keras_path, f"not a readable model archive: {exc}") from exc
     try:
         return json.loads(text)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
@@ -82,6 +94,15 @@ REQUIRED_KEYS = {
                       and _is_list(v.get("std"), numbers.Real),
                       "mean and std lists of numbers"),
 }
+
+
+def _is_pickle(path):
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(8)
+    except OSError:
+        return False
+    return start.startswith(PICKLE_STARTS)
 
 
 def card_problem(card):

@@ -15,12 +15,17 @@ Repeat rule: a class with fewer pixels than ``samples_per_class`` uses every
 pixel, then repeats them evenly; a repeated centre stays in the split of its
 first draw, so no centre is in two splits. More than ``MAX_OVERSAMPLING`` times
 a class's pixels is refused. The summary counts the repeats.
+
+Mapped area (optional, :mod:`.mapped_area`): every centre of both classes is
+inside it, and only the spatial blocks that touch it take part in the split.
 """
 
 import numpy as np
 
 from .errors import InputError
+from .mapped_area import area_text
 from .progress import check_cancelled, never_cancelled, no_progress
+from .spatial_blocks import box_any, box_sum, clear_of_other_splits, spatial_split_map
 from .specs.samples import (
     DEFAULT_PATCH_SIZE,
     MAX_OVERSAMPLING,
@@ -147,26 +152,6 @@ def negative_candidates_mask(landslide_mask, valid_mask, buffer_cells):
     return valid_mask & ~blocked
 
 
-def box_any(mask, radius):
-    """True where any pixel within ``radius`` cells (a square window) is True."""
-    counts = box_sum(mask.astype(np.int32), radius)
-    return counts > 0
-
-
-def box_sum(values, radius):
-    """Sum over the (2r+1)^2 window around each pixel, via an integral image."""
-    height, width = values.shape
-    integral = np.zeros((height + 1, width + 1), dtype=np.int64)
-    np.cumsum(np.cumsum(values, axis=0), axis=1, out=integral[1:, 1:])
-    rows = np.arange(height)
-    cols = np.arange(width)
-    r0 = np.clip(rows - radius, 0, height)[:, None]
-    r1 = np.clip(rows + radius + 1, 0, height)[:, None]
-    c0 = np.clip(cols - radius, 0, width)[None, :]
-    c1 = np.clip(cols + radius + 1, 0, width)[None, :]
-    return integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
-
-
 def leakage(rows, cols, splits, patch_size, shape):
     """Share of test patches that overlap (share a pixel with) any training patch."""
     rows, cols, splits = map(np.asarray, (rows, cols, splits))
@@ -179,56 +164,6 @@ def leakage(rows, cols, splits, patch_size, shape):
     return float(np.mean(near[rows[test], cols[test]] > 0))
 
 
-def spatial_split_map(shape, block_cells, ratios, rng, positives=None):
-    """A per-pixel split index (0 train, 1 validation, 2 test) from square blocks.
-
-    Blocks are visited in random order. Blocks holding landslide pixels
-    (``positives``) go to the split furthest below its share of landslide
-    pixels, so every split gets landslides in proportion to ``ratios``; the
-    other blocks go to the split furthest below its share of blocks.
-    """
-    height, width = shape
-    block_rows = -(-height // block_cells)
-    block_cols = -(-width // block_cells)
-    n_blocks = block_rows * block_cols
-    if positives is None:
-        weight = np.zeros(n_blocks)
-    else:
-        padded = np.zeros((block_rows * block_cells, block_cols * block_cells))
-        padded[:height, :width] = positives
-        weight = padded.reshape(block_rows, block_cells, block_cols, block_cells) \
-            .sum(axis=(1, 3)).ravel()
-    block_split = np.empty(n_blocks, dtype=np.int8)
-    landslides = np.zeros(3)
-    blocks = np.zeros(3)
-    order = rng.permutation(n_blocks)
-    for index in sorted(order, key=lambda b: weight[b] == 0):  # landslide blocks first
-        if weight[index] > 0:
-            deficit = ratios * (landslides.sum() + weight[index]) - landslides
-        else:
-            deficit = ratios * (blocks.sum() + 1) - blocks
-        split = int(np.argmax(deficit))
-        block_split[index] = split
-        landslides[split] += weight[index]
-        blocks[split] += 1
-    grid = block_split.reshape(block_rows, block_cols)
-    split_map = np.repeat(np.repeat(grid, block_cells, axis=0), block_cells, axis=1)
-    return split_map[:height, :width], grid
-
-
-def clear_of_other_splits(split_map, patch_size):
-    """True where the whole patch window lies within one split (no cross-split overlap).
-
-    A centre is kept when every pixel within ``patch_size // 2`` (Chebyshev) has the
-    same split; two kept centres of different splits are then at least a patch apart.
-    """
-    radius = patch_size // 2 + patch_size % 2
-    keep = np.ones(split_map.shape, dtype=bool)
-    for split in range(3):
-        keep &= ~((split_map == split) & box_any(split_map != split, radius))
-    return keep
-
-
 def _check_sizes(shape, patch_size, samples_per_class):
     if patch_size < 1 or patch_size > min(shape):
         raise InputError(f"PATCH_SIZE {patch_size} does not fit the stack ({shape[0]} rows x "
@@ -237,18 +172,25 @@ def _check_sizes(shape, patch_size, samples_per_class):
         raise InputError("SAMPLES_PER_CLASS must be at least 1.")
 
 
-def _candidates(landslide_mask, valid_mask, negative_buffer_cells):
+def _candidates(landslide_mask, valid_mask, negative_buffer_cells, in_area=False):
     """``(positives, negatives)``: valid landslide pixels, and valid pixels clear
-    of landslides by the buffer; :class:`InputError` when either is too scarce."""
+    of landslides by the buffer; :class:`InputError` when either is too scarce.
+    ``in_area``: ``valid_mask`` is restricted to the mapped area."""
     positives = landslide_mask & valid_mask
     if not positives.any():
+        if in_area:
+            raise InputError("No landslide pixel of the INVENTORY falls on a valid pixel of "
+                             "the STACK inside the Mapped area. Check that the mapped area "
+                             "is where the inventory was mapped, or leave Mapped area empty.")
         raise InputError("No landslide pixel of the INVENTORY falls on a valid pixel of the "
                          "STACK. Check that the inventory overlaps the stack.")
     negatives = negative_candidates_mask(landslide_mask, valid_mask, negative_buffer_cells)
     if negatives.sum() < 2:
         raise InputError(f"Fewer than 2 valid non-landslide centres remain "
                          f"({int(negatives.sum())}) with NEGATIVE_BUFFER of "
-                         f"{negative_buffer_cells} cells. Lower NEGATIVE_BUFFER.")
+                         f"{negative_buffer_cells} cells"
+                         f"{' inside the Mapped area' if in_area else ''}. Lower "
+                         f"NEGATIVE_BUFFER{' or use a larger Mapped area' if in_area else ''}.")
     return positives, negatives
 
 
@@ -282,13 +224,15 @@ def _draw_random(rng, classes, samples_per_class, per_split, shape, warnings, pr
 
 
 def _draw_spatial(rng, classes, per_split, block_cells, ratios, patch_size, shape, warnings,
-                  progress, is_cancelled):
+                  progress, is_cancelled, inside=None):
     """Parts for the spatial-block split: each split's centres drawn from its own
-    blocks, away from the other splits' blocks by half a patch."""
+    blocks, away from the other splits' blocks by half a patch. ``inside``: only
+    blocks touching it (the mapped area) take part."""
     if not block_cells or block_cells < 1:
         raise InputError("BLOCK_SIZE must be positive for the spatial split.")
     landslides = classes[0][1]  # classes: ((1, landslide pixels, …), (0, …))
-    split_map, grid = spatial_split_map(shape, int(block_cells), ratios, rng, landslides)
+    split_map, grid = spatial_split_map(shape, int(block_cells), ratios, rng, landslides,
+                                        inside)
     clear = clear_of_other_splits(split_map, patch_size)
     progress(30)
     parts = []
@@ -302,7 +246,8 @@ def _draw_spatial(rng, classes, per_split, block_cells, ratios, patch_size, shap
             if len(pool) == 0:
                 raise InputError(
                     f"The spatial split gives the {split} split no {what} pixels "
-                    f"({int((grid == split_index).sum())} of {grid.size} blocks of "
+                    f"({int((grid == split_index).sum())} of {int((grid >= 0).sum())} "
+                    f"blocks{' in the Mapped area' if inside is not None else ''} of "
                     f"{block_cells} cells; {int(candidates.sum())} {what} pixels in "
                     "all). Use a smaller BLOCK_SIZE or different ratios.")
             flat = _draw(rng, pool, per_split[split_index], f"{what} ({split})", warnings)
@@ -325,23 +270,28 @@ def _ordered(parts):
 def draw_samples(landslide_mask, valid_mask, patch_size=DEFAULT_PATCH_SIZE,
                  samples_per_class=SAMPLES_PER_CLASS, split_method=RANDOM, block_cells=None,
                  ratios=RATIOS,
-                 negative_buffer_cells=0, seed=0, progress=no_progress,
+                 negative_buffer_cells=0, seed=0, area_mask=None, progress=no_progress,
                  is_cancelled=never_cancelled):
     """Draw balanced patch centres and split them.
 
-    ``landslide_mask`` and ``valid_mask`` are boolean arrays on the stack grid.
+    ``landslide_mask`` and ``valid_mask`` are boolean arrays on the stack grid;
+    ``area_mask`` (optional, the mapped area) keeps every centre of both classes,
+    and the spatial blocks, inside it.
     Returns a dict with arrays ``rows``, ``cols``, ``labels`` (1/0), ``splits``
     (strings), plus ``summary`` (counts per split and label, repeats, leakage) and
     ``warnings`` (list of messages for the log).
     """
     landslide_mask = np.asarray(landslide_mask, dtype=bool)
     valid_mask = np.asarray(valid_mask, dtype=bool)
+    if area_mask is not None:
+        valid_mask = valid_mask & np.asarray(area_mask, dtype=bool)
     shape = valid_mask.shape
     _check_sizes(shape, patch_size, samples_per_class)
     ratios = normalised_ratios(*ratios)
     rng = np.random.default_rng(seed)
     warnings = []
-    positives, negatives = _candidates(landslide_mask, valid_mask, negative_buffer_cells)
+    positives, negatives = _candidates(landslide_mask, valid_mask, negative_buffer_cells,
+                                       in_area=area_mask is not None)
     progress(10)
     check_cancelled(is_cancelled)
 
@@ -353,7 +303,8 @@ def draw_samples(landslide_mask, valid_mask, patch_size=DEFAULT_PATCH_SIZE,
                              progress, is_cancelled)
     elif split_method == SPATIAL:
         parts = _draw_spatial(rng, classes, per_split, block_cells, ratios, patch_size, shape,
-                              warnings, progress, is_cancelled)
+                              warnings, progress, is_cancelled,
+                              None if area_mask is None else valid_mask)
     else:
         raise InputError(f"Split method must be '{RANDOM}' or '{SPATIAL}' (spatial blocks), "
                          f"not '{split_method}'.")
@@ -390,4 +341,6 @@ def summary_text(summary):
                      "in the split of its first draw")
     lines.append(f"leakage: {100 * summary['leakage']:.1f}% of test patches overlap a "
                  "training patch")
+    if summary.get("mapped_area"):
+        lines.append(area_text(summary["mapped_area"]))
     return "\n".join(lines)

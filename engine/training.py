@@ -28,6 +28,8 @@ from ..core.specs import TrainOutcome
 from ..core.specs.samples import DEFAULT_PATCH_SIZE
 from ..core.specs.training import OPTIMIZERS, SELECTIONS
 from . import metrics
+from .loaded_model import wrap_network
+from .model_cards import model_card_of, plugin_version  # noqa: F401 (plugin_version: API)
 from .patches import PaddedStack, batches, tf_dataset, training_statistics
 
 # Optimizer code (``core.specs.training.OPTIMIZERS``) -> Keras class and options.
@@ -99,24 +101,22 @@ class RunFacts:
 class Trained:
     """What :func:`train` returns, the same shape whether cancelled or not:
     ``outcome`` (the command's result, without the test metrics) and the live
-    objects the test-split evaluation needs (``keras_model`` is None when
-    cancelled before the first epoch finished)."""
+    objects the test-split evaluation needs: ``loaded``, the model written (a
+    :class:`.loaded_model.LoadedModel`; None when cancelled before anything was
+    written), ``keras_model`` (the network's Keras model; None for a classical
+    model or when nothing was written), the padded stack and the normalisation."""
 
     outcome: TrainOutcome
     keras_model: object = None
     stack: PaddedStack | None = None
     mean: list | None = None
     std: list | None = None
+    loaded: object = None
 
-
-def plugin_version():
-    """The plugin's version, from metadata.txt (the one place it is written)."""
-    import configparser
-
-    metadata = configparser.ConfigParser()
-    metadata.read(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                               "metadata.txt"))
-    return metadata.get("general", "version", fallback="unknown")
+    @property
+    def has_model(self):
+        """Whether a model was written (and :attr:`loaded` is set)."""
+        return self.loaded is not None
 
 
 def configure_determinism(seed):
@@ -161,9 +161,16 @@ def train(spec, stack_info, samples, reporter, samples_summary=None, progress_ra
     save the best epoch's model with its card; return a :class:`Trained`.
 
     ``samples`` is ``(rows, cols, labels, splits)``. ``reporter`` has progress,
-    info, warning and is_cancelled (the engine protocol's Reporter).
+    info, warning and is_cancelled (the engine protocol's Reporter). A classical
+    model (:func:`..models.is_classical`) is fitted by :mod:`.classical.train`.
     """
+    from ..models import is_classical
+
     data = prepare(spec, stack_info, samples, reporter, samples_summary)
+    if is_classical(spec.model):
+        from .classical.train import train_classical
+
+        return train_classical(spec, stack_info, data, reporter, progress_range)
     model = build(spec, data, stack_info.count, reporter)
     best_path = _best_path(spec.output_model)
     try:
@@ -179,7 +186,11 @@ def train(spec, stack_info, samples, reporter, samples_summary=None, progress_ra
 
 def prepare(spec, stack_info, samples, reporter, samples_summary=None):
     """Check the samples and output; split, patch size, hyper-parameters, the
-    padded stack and the training split's normalisation statistics."""
+    padded stack and the training split's normalisation statistics. For a
+    classical model neither TensorFlow is set up nor the batch size checked."""
+    from ..models import is_classical
+
+    network = not is_classical(spec.model)
     ensure_writable_dir(os.path.dirname(os.path.abspath(spec.output_model)),
                         f"folder of {spec.label_of('output_model')}")
     rows, cols, labels, splits = validate_samples(*samples, shape=stack_info.shape)
@@ -191,18 +202,21 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
     train_split = select_split(rows, cols, labels, splits, "train")
     validation = select_split(rows, cols, labels, splits, "validation")
     batch_size = spec.batch_size
-    if batch_size > len(train_split[0]):
+    if network and batch_size > len(train_split[0]):
         reporter.warning(f"{spec.label_of('batch_size')} {batch_size} is larger than the "
                          f"training set "
                          f"({len(train_split[0])} samples); using {len(train_split[0])}.")
         batch_size = len(train_split[0])
     hparams = _resolve_hparams(spec.model, spec.hparams)
+    if not network and getattr(spec, "neighbourhood", False):
+        hparams["neighbourhood"] = True  # the setting turns it on for every classical model
     summary = samples_summary
     if spec.patch_size:
         summary = dict(summary or {}, patch_size=spec.patch_size)
     patch_size = int((summary or {}).get("patch_size") or DEFAULT_PATCH_SIZE)
 
-    configure_determinism(spec.seed)
+    if network:
+        configure_determinism(spec.seed)
     reporter.info(f"Preparing patches ({patch_size} x {patch_size} x {stack_info.count})")
     stack = PaddedStack(stack_info.path, patch_size, cache_dir=spec.cache_dir,
                         is_cancelled=reporter.is_cancelled)
@@ -265,6 +279,15 @@ def run_epochs(spec, model, data, best_path, reporter, progress_range):
         elapsed = time.monotonic() - started
         improved = log.keep_if_best(model, best_path)
         reporter.info(_epoch_line(spec.epochs, log, improved, elapsed))
+        if log.epochs_run == 1:
+            first_epoch = elapsed  # includes the start-up: the next epoch times the rest
+        elif log.epochs_run == 2 and spec.epochs > 2:
+            epoch_time = elapsed - first_epoch
+            reporter.info(
+                f"Expected training time: about "
+                f"{_format_time(elapsed + epoch_time * (spec.epochs - 2))} for {spec.epochs} "
+                f"epochs ({_format_time(epoch_time)} per epoch)"
+                f"{'; early stopping may end it sooner' if spec.patience else ''}.")
         reporter.progress(start + (end - start) * log.epochs_run / spec.epochs)
         if cancel.stopped:
             break
@@ -318,7 +341,8 @@ def save_best(spec, stack_info, data, log, best_path):
                            history=log.history, best_epoch=log.best_epoch,
                            epochs_run=log.epochs_run, card=card,
                            training_seconds=log.seconds)
-    return Trained(outcome, best_model, data.stack, data.mean, data.std)
+    loaded = wrap_network(spec.output_model, card, best_model)
+    return Trained(outcome, best_model, data.stack, data.mean, data.std, loaded)
 
 
 def _smoothed_cross_entropy(labels, probability, smoothing):
@@ -334,29 +358,11 @@ def _card(spec, facts):
 
     from .device import describe
 
-    data, log, info = facts.data, facts.log, facts.stack_info
-    return {
-        "plugin_version": plugin_version(),
-        "model": spec.model,
-        "hparams": data.hparams,
-        "parameters": int(facts.parameters),
-        "patch_size": data.patch_size,
-        "factors": info.names,
-        "categorical": info.categorical,
-        "classes": {band.name: band.classes for band in info.bands if band.categorical},
-        "normalisation": {"mean": data.mean, "std": data.std,
-                          "source": "training split patches"},
-        "border_rule": "reflect padding of half a patch at the raster edge; nodata -> 0 "
-                       "after normalisation",
-        "training": _training_facts(spec, data, log),
-        "data": {"stack": os.path.abspath(info.path), "train_samples": len(data.train[0]),
-                 "validation_samples": len(data.validation[0]),
-                 "samples_summary": data.summary},
-        "device": describe()["device"],
-        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
-                     "python": platform.python_version(), "numpy": np.__version__},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+    return model_card_of(
+        spec, facts.stack_info, facts.data, facts.parameters,
+        training=_training_facts(spec, facts.data, facts.log), device=describe()["device"],
+        versions={"tensorflow": tf.__version__, "keras": keras.__version__,
+                  "python": platform.python_version(), "numpy": np.__version__})
 
 
 def _training_facts(spec, data, log):

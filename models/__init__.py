@@ -1,23 +1,32 @@
-"""The model zoo: the six architectures the paper compares.
+"""The model zoo: the six architectures the paper compares, then the classical
+models (logistic regression, random forest, gradient boosting, frequency ratio,
+weights of evidence).
 
-This module (and the builder modules it reads defaults from) imports neither
-TensorFlow nor Keras, so the Processing UI can list the models cheaply. The
-builders import Keras when :func:`build_model` calls them.
+This module (and the modules it reads defaults from) imports neither
+TensorFlow, Keras nor scikit-learn, so the Processing UI can list the models
+cheaply. The network builders import Keras when :func:`build_model` calls them;
+the classical models are fitted by ``engine.classical``.
 
-Registry: ``MODELS[name] = (module name, display name, defaults, description)``
-in the paper's order. Every model takes an ``(H, W, C)`` float32 patch (already
+Registry: ``MODELS[name] = (module name, display name, defaults, description)``,
+the networks in the paper's order, then the classical models (module
+``classical``). Every network takes an ``(H, W, C)`` float32 patch (already
 normalised), ``H, W >= 16``, any ``C``, and ends in a 2-class softmax
 (index 1 = landslide).
 
 >>> available_models()
+['cnn', 'resnet18', 'densenet', 'vit', 'frit', 'ctlgnet', 'logistic', 'random_forest', \
+'gradient_boosting', 'frequency_ratio', 'weights_of_evidence']
+>>> available_models("network")
 ['cnn', 'resnet18', 'densenet', 'vit', 'frit', 'ctlgnet']
+>>> is_classical("random_forest"), is_classical("cnn")
+(True, False)
 """
 
 import copy
 import importlib
 import zipfile
 
-from . import cnn, ctlgnet, densenet, frit, resnet18, vit
+from . import classical, cnn, ctlgnet, densenet, frit, resnet18, vit
 
 NUM_CLASSES = 2
 MIN_SIZE = 16
@@ -28,11 +37,25 @@ MODELS = {
                                          module.DESCRIPTION)
     for module in (cnn, resnet18, densenet, vit, frit, ctlgnet)
 }
+NETWORKS = tuple(MODELS)
+CLASSICAL = tuple(classical.ENTRIES)
+MODELS.update({name: ("classical", display, defaults, description)
+               for name, (display, defaults, description) in classical.ENTRIES.items()})
 
 
-def available_models():
-    """Model names in the paper's order."""
-    return list(MODELS)
+def available_models(kind=None):
+    """Model names: the networks in the paper's order, then the classical models;
+    ``kind`` ``"network"`` or ``"classical"`` keeps those alone."""
+    if kind is None:
+        return list(MODELS)
+    if kind not in ("network", "classical"):
+        raise ValueError(f"kind must be 'network' or 'classical', not {kind!r}")
+    return list(NETWORKS if kind == "network" else CLASSICAL)
+
+
+def is_classical(name):
+    """Whether ``name`` is a classical (scikit-learn or statistical) model."""
+    return name in CLASSICAL
 
 
 def display_name(name):
@@ -59,6 +82,9 @@ def build_model(name, input_shape, **hparams):
     """Build model ``name`` (a ``keras.Model``, not compiled) for ``input_shape``
     ``(H, W, C)``; ``hparams`` override the defaults of that model's module."""
     entry = _entry(name)
+    if is_classical(name):
+        raise ValueError(f"'{name}' is a classical model: it is fitted, not built "
+                         "(engine.classical).")
     shape = tuple(int(s) for s in input_shape)
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"input_shape must be (height, width, bands), got {tuple(input_shape)}")

@@ -1,6 +1,7 @@
 """Command specs: the one contract between the Processing algorithms and the
 engine (TF-free, QGIS-free). See :mod:`.spec` for the machinery."""
 
+from .map_comparison import CompareMapsSpec, ExplainOutcome, ExplainSpec
 from .maps import (
     BreaksOutcome,
     ClassBreaksSpec,
@@ -25,10 +26,11 @@ from .training import (
 
 COMMAND_SPECS = {spec.COMMAND: spec for spec in (
     CheckSpec, SelftestSpec, ModelReportSpec, ImportanceSpec, TrainSpec, EvaluateSpec,
-    CompareSpec, PredictSpec, ClassBreaksSpec)}
+    CompareSpec, PredictSpec, ClassBreaksSpec, ExplainSpec)}
 
 __all__ = ["COMMAND_SPECS", "BreaksOutcome", "CheckSpec", "ClassBreaksSpec", "ClassifySpec",
            "CompareOutcome", "CompareSpec", "ComparisonRow", "EvaluateOutcome", "EvaluateSpec",
            "ImportanceOutcome", "ImportanceSpec", "ModelReportSpec", "Param", "PredictOutcome",
            "PredictSpec", "Result", "SelftestSpec", "Spec", "TrainOutcome", "TrainSpec",
-           "TrainingSettings", "default_of", "param"]
+           "TrainingSettings", "default_of", "param",
+           "CompareMapsSpec", "ExplainOutcome", "ExplainSpec"]

@@ -15,11 +15,15 @@ class CollinearitySpec(Spec):
 
     COMMAND = "multicollinearity"
 
-    stack: str = param(key="STACK", label="Factor stack", kind="raster")
-    sample_size: int = param(VIF_SAMPLE_SIZE, key="SAMPLE_SIZE",
-                             label="Pixels sampled (0 = all valid pixels)", kind="int",
-                             minimum=0)
-    seed: int = param(0, key="SEED", label="Random seed", kind="int", minimum=0)
+    stack: str = param(key="STACK", label="Factor stack", kind="raster",
+                       help="The stack from 'Align factors' (a plain multi-band GeoTIFF "
+                            "works too; its bands are then named by number)")
+    sample_size: int = param(VIF_SAMPLE_SIZE, key="SAMPLE_SIZE", label="Pixels sampled",
+                             kind="int", minimum=0, advanced=True,
+                             help="Valid pixels drawn at random for the regressions; 0 = "
+                                  "all valid pixels")
+    seed: int = param(0, key="SEED", label="Random seed", kind="int", minimum=0, advanced=True,
+                      help="Seed of the pixel draw")
 
 
 @dataclass(kw_only=True)
@@ -28,6 +32,10 @@ class ImportanceSamplingSpec(Spec):
 
     COMMAND = "factorimportance"
 
-    stack: str = param(key="STACK", label="Factor stack", kind="raster")
+    stack: str = param(key="STACK", label="Factor stack", kind="raster",
+                       help="The stack from 'Align factors'")
     sample_size: int = param(IMPORTANCE_SAMPLE_SIZE, key="SAMPLE_SIZE",
-                             label="Landslide pixels sampled (at most)", kind="int", minimum=10)
+                             label="Landslide pixels sampled", kind="int", minimum=10,
+                             advanced=True,
+                             help="At most this many landslide pixels (all when fewer), and "
+                                  "as many random non-landslide pixels")

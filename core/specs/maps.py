@@ -3,13 +3,17 @@ importance."""
 
 from dataclasses import dataclass
 
+from ..ensemble import MEMBERS_LABEL, UNCERTAINTY_LABEL, check_ensemble_paths
 from ..errors import InputError
-from .samples import INVENTORY_LABEL
+from .cluster import normalise_address, scheduler_param
+from .samples import AREA_HELP, AREA_LABEL, INVENTORY_LABEL
 from .spec import Result, Spec, param
+from .training import MODEL_FILE_FILTER, MODEL_FILE_LABEL
 
 PREDICT_METHODS = (("auto", "Dense where the model allows it"),
                    ("patch", "Every patch on its own"),
                    ("dense", "Dense (fail when the model does not allow it)"))
+PRECISIONS = (("float32", "float32 (exact)"), ("bfloat16", "bfloat16 (faster on some CPUs)"))
 CLASS_METHODS = (("natural_breaks", "Natural breaks (Fisher-Jenks, mapclassify)"),
                  ("quantile", "Quantile (equal number of cells per class)"),
                  ("equal_interval", "Equal interval"), ("manual", "Manual breaks"))
@@ -24,17 +28,47 @@ JENKS_SAMPLE = 2000  # values Fisher-Jenks classifies at most (else FisherJenksS
 class PredictSpec(Spec):
     COMMAND = "predict"
 
-    model: str = param(key="MODEL", label="Trained model (.keras)", kind="file",
-                       file_filter="keras")
-    stack: str = param(key="STACK", label="Factor stack", kind="raster")
+    model: str = param(key="MODEL", label=MODEL_FILE_LABEL, kind="file",
+                       file_filter=MODEL_FILE_FILTER,
+                       help="A model from 'Train landslide model'; its model card names the "
+                            "factors, their order and the patch size")
+    stack: str = param(key="STACK", label="Factor stack", kind="raster",
+                       help="A stack with the model's factors, with the same names, order and "
+                            "categorical flags (usually the one it was trained on)")
     output: str = param(key="OUTPUT", label="Landslide susceptibility (probability)",
-                        kind="raster_dest")
-    batch_size: int = param(256, key="BATCH_SIZE", label="Batch size (patches per model call)",
-                            kind="int", minimum=1, maximum=65536, advanced=True)
-    stride: int = param(1, key="STRIDE", label="Stride (1 = every pixel; s > 1 interpolates "
-                        "between every s-th pixel)", kind="int", minimum=1, maximum=64)
+                        kind="raster_dest",
+                        help="Float32 GeoTIFF on the stack's grid: the landslide probability "
+                             "(0 to 1) of every pixel valid in all factors, -9999 elsewhere")
+    batch_size: int = param(256, key="BATCH_SIZE", label="Batch size", kind="int", minimum=1,
+                            maximum=65536, advanced=True,
+                            help="Patches per model call; lower it if memory is short. It "
+                                 "does not change the result")
+    stride: int = param(1, key="STRIDE", label="Stride", kind="int", minimum=1, maximum=64,
+                        help="1 = the model runs on every pixel. s > 1: only on every s-th "
+                             "row and column, the pixels between interpolated: about s² times "
+                             "faster for models evaluated patch by patch, less detail")
     tile_size: int = param(0, label="Tile size (0 = automatic)", kind="int", minimum=0)
     method: str = param("auto", label="Evaluation", kind="enum", choices=PREDICT_METHODS)
+    scheduler: str = scheduler_param("DASK_SCHEDULER")
+    precision: str = param("float32", key="PRECISION", label="Precision", kind="enum",
+                           choices=PRECISIONS, advanced=True,
+                           help="bfloat16: the networks' per-patch part in bfloat16, faster "
+                                "on CPUs with bfloat16 instructions (AVX512-BF16, AMX), "
+                                "probabilities within about 0.05 (checked before use)")
+    models: list = param([], key="MODELS", label=MEMBERS_LABEL, kind="files",
+                         optional=True, file_filter=MODEL_FILE_FILTER,
+                         help="More models of the same factors and patch size (other seeds, "
+                              "or the folds of a cross-validation): the map is then the mean "
+                              "of all the models' probabilities, a deep ensemble")
+    uncertainty: str = param("", key="UNCERTAINTY", label=UNCERTAINTY_LABEL,
+                             kind="raster_dest", optional=True,
+                             help="Float32 GeoTIFF: the standard deviation of the models' "
+                                  "probabilities at every pixel, high where they disagree "
+                                  "(needs additional models)")
+
+    def check(self):
+        self.scheduler = normalise_address(self.scheduler)
+        check_ensemble_paths(self.model, self.models, self.output, self.uncertainty)
 
 
 @dataclass(kw_only=True)
@@ -58,6 +92,8 @@ class PredictOutcome(Result):
     statistics: dict | None = None
     nodata: float | None = None
     cancelled: bool = False
+    uncertainty: str | None = None
+    members: list | None = None
 
 
 @dataclass(kw_only=True)
@@ -83,14 +119,30 @@ class ClassifySpec(Spec):
     COMMAND = "classifysusceptibility"
 
     susceptibility: str = param(key="SUSCEPTIBILITY",
-                                label="Susceptibility (probability) raster", kind="raster")
+                                label="Susceptibility (probability) raster", kind="raster",
+                                help="The map from 'Predict landslide susceptibility' (any "
+                                     "single-band raster of scores)")
     inventory: str = param("", key="INVENTORY", label=INVENTORY_LABEL, kind="inventory",
-                           optional=True)
+                           optional=True,
+                           help="Landslides to rate the classes with (landslide density, "
+                                "frequency ratio, success rate); polygons, points or a raster "
+                                "mask")
+    mapped_area: str = param("", key="MAPPED_AREA", label=AREA_LABEL, kind="area",
+                             optional=True,
+                             help=AREA_HELP + ". The class areas, landslide densities, "
+                                  "success-rate curve and AUC are then computed inside it "
+                                  "only; the whole raster is still classified")
     method: str = param("natural_breaks", key="METHOD", label="Classification method",
-                        kind="enum", choices=CLASS_METHODS)
-    breaks: str = param("", key="BREAKS", label="Manual breaks: four increasing values, "
-                        "e.g. 0.2,0.4,0.6,0.8", kind="string", optional=True)
-    output: str = param(key="OUTPUT", label="Susceptibility classes", kind="raster_dest")
+                        kind="enum", choices=CLASS_METHODS,
+                        help="How the four breaks between the five classes are chosen: "
+                             "natural breaks (the paper's), quantiles, equal intervals, or "
+                             "the manual breaks below")
+    breaks: str = param("", key="BREAKS", label="Manual breaks", kind="string", optional=True,
+                        help="For Manual breaks: four increasing values, e.g. "
+                             "0.2,0.4,0.6,0.8")
+    output: str = param(key="OUTPUT", label="Susceptibility classes", kind="raster_dest",
+                        help="Byte GeoTIFF of the classes 1 (very low) to 5 (very high), with "
+                             "a colour table and a .qml style")
 
     def check(self):
         if not self.output.lower().endswith((".tif", ".tiff")):
@@ -116,9 +168,11 @@ class ImportanceSpec(Spec):
     COMMAND = "importance"
 
     samples: str = param(label="Factor values (.npz)", kind="file")
-    seed: int = param(0, key="SEED", label="Random seed", kind="int", minimum=0)
+    seed: int = param(0, key="SEED", label="Random seed", kind="int", minimum=0, advanced=True,
+                      help="Seed of the pixel draw, the held-out split and the forest")
     trees: int = param(300, key="TREES", label="Trees in the random forest", kind="int",
-                       minimum=10, maximum=5000, advanced=True)
+                       minimum=10, maximum=5000, advanced=True,
+                       help="More trees: steadier importances, longer run")
     test_fraction: float = param(0.25, label="Held-out fraction", kind="float", minimum=0.05,
                                  maximum=0.9)
     repeats: int = param(10, label="Permutation repeats", kind="int", minimum=1, maximum=1000)

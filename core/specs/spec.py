@@ -12,10 +12,11 @@ written once, here, and both sides read it:
   :meth:`Spec.from_json` and hands the validated spec to the command.
 
 Kinds: ``int``, ``float``, ``bool``, ``enum`` (one code of ``choices``),
-``enum_multi`` (a list of codes), ``string``, ``file`` (an existing file),
+``enum_multi`` (a list of codes), ``string``, ``file`` (an existing file), ``files``
+(a list of existing files),
 ``distance`` (a float in the map units of the ``parent`` layer), ``file_dest``,
 ``folder_dest``, ``raster_dest`` (output paths), ``inventory`` (landslides as
-polygons, points or a raster mask), ``raster`` and
+polygons, points or a raster mask), ``area`` (polygons or a raster mask), ``raster`` and
 ``points`` (layers: read by the algorithm itself), and ``data`` (engine-only
 structured values, e.g. model hyper-parameters; no Processing parameter).
 """
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 
-LAYER_KINDS = ("raster", "points", "inventory")
+LAYER_KINDS = ("raster", "points", "inventory", "area")
 REQUIRED = dataclasses.MISSING
 
 
@@ -45,6 +46,8 @@ class Param:
     optional: bool = False
     file_filter: str = ""  # destinations: "HTML files (*.html)"; file: the extension
     parent: str = ""  # distance: the key of the layer whose units it is in
+    help: str = ""  # what the parameter does: the tooltip and the algorithm's help
+    decimals: int | None = None  # float: decimals the dialog's spin box shows (QGIS: 6)
 
     def options(self):
         """The ``(code, display name)`` pairs of an enum."""
@@ -58,14 +61,18 @@ class Param:
 
 
 def param(default=REQUIRED, *, key=None, label="", kind="string", minimum=None, maximum=None,
-          choices=None, advanced=False, optional=False, file_filter="", parent=""):
+          choices=None, advanced=False, optional=False, file_filter="", parent="", help="",
+          decimals=None):
     """A dataclass field with its :class:`Param` in the metadata.
+
+    ``label`` is the short on-screen name; ``help`` says what the parameter does
+    (a sentence or two: the tooltip, and the algorithm's help lists it).
 
     List and dict defaults are copied for every instance; a callable default is
     called for every instance (e.g. the registered models).
     """
     meta = {"param": Param(key, label, kind, minimum, maximum, choices, advanced, optional,
-                           file_filter, parent)}
+                           file_filter, parent, help, decimals)}
     if callable(default):
         return field(default_factory=default, metadata=meta)
     if isinstance(default, list | dict):
@@ -168,6 +175,9 @@ def coerce(p, name, value):
                                            else str(value).split(","))]
         if p.kind == "data":
             return value
+        if p.kind == "files":
+            return [str(item) for item in (value if isinstance(value, list | tuple)
+                                           else [value]) if item]
         return str(value)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{what}: {value!r} is not a valid {p.kind}.") from exc

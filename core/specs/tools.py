@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .samples import DEFAULT_PATCH_SIZE
+from .samples import PAPER_PATCH_SIZE
 from .spec import Spec, param
 from .training import all_models, model_choices
 
@@ -36,7 +36,7 @@ class ModelReportSpec(Spec):
     COMMAND = "model_report"
 
     models: list = param(all_models, label="Models", kind="enum_multi", choices=model_choices)
-    input_shape: list = param([DEFAULT_PATCH_SIZE, DEFAULT_PATCH_SIZE, 9],
+    input_shape: list = param([PAPER_PATCH_SIZE, PAPER_PATCH_SIZE, 9],
                               label="Patch height, width, bands", kind="data")
     batch_size: int = param(256, label="Batch size", kind="int", minimum=1)
     repeats: int = param(3, label="Timed batches", kind="int", minimum=1)

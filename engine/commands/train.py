@@ -13,7 +13,7 @@ from ...core.model_reports import training_report
 from ...core.stack import read_stack_info
 from .. import metrics
 from ..samples_input import load_samples
-from ..training import predict_probability, train
+from ..training import train
 
 
 def run(spec, reporter):
@@ -23,8 +23,10 @@ def run(spec, reporter):
     samples, summary = load_samples(spec.samples, stack_info, reporter)
     trained = train(spec, stack_info, samples, reporter, samples_summary=summary,
                     progress_range=(0, 95))
-    if trained.keras_model is None:
-        reporter.warning("Cancelled before the first epoch finished: no model was written.")
+    if not trained.has_model:
+        reporter.warning("Cancelled before the model was fitted: no model was written."
+                         if _is_classical(spec.model) else
+                         "Cancelled before the first epoch finished: no model was written.")
         return trained.outcome
     return finish(trained, spec, samples, reporter)
 
@@ -35,8 +37,7 @@ def finish(trained, spec, samples, reporter):
     rows, cols, labels, splits = samples
     test = splits == "test"
     started = time.monotonic()
-    probability = predict_probability(trained.keras_model, trained.stack, rows[test],
-                                      cols[test], trained.mean, trained.std)
+    probability = trained.loaded.probability(trained.stack, rows[test], cols[test])
     test_metrics = metrics.evaluate(labels[test], probability) if test.any() else {}
     roc = metrics.roc_curve(labels[test], probability) if len(set(labels[test])) == 2 else None
     cm = metrics.confusion(labels[test], probability) if test.any() else None
@@ -52,6 +53,12 @@ def finish(trained, spec, samples, reporter):
                         report_settings(spec))
     return dataclasses.replace(outcome, metrics=test_metrics, roc=roc, confusion=cm,
                                report=report)
+
+
+def _is_classical(model):
+    from ...models import is_classical
+
+    return is_classical(model)
 
 
 def report_settings(spec):
