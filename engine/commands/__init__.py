@@ -24,6 +24,8 @@ COMMANDS = {
                            "the paper's Table 2 (comparemodels)."),
     "predict": ("predict", "Susceptibility map: the model's landslide probability for "
                            "every valid pixel of a stack (predictsusceptibility)."),
+    "explain": ("explain", "Permutation importance of the factors and occlusion map of a "
+                           "trained model on one split (explainmodel)."),
     "classify": ("classify", "Class breaks (natural breaks, quantile, equal interval) of a "
                              "susceptibility sample with mapclassify (classifysusceptibility)."),
 }
