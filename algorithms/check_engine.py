@@ -19,7 +19,11 @@ class CheckEngine(LandslideAlgorithm):
         "The interpreter is the 'Engine Python interpreter' setting (Settings > Options > "
         "Processing > Providers > Landslide susceptibility), overridden by the environment "
         "variable LANDSLIDE_ENGINE_PYTHON; by default the plugin's own .venv made by "
-        "'make install'. When something is missing the message says how to fix it.")
+        "'make install', else the engine that Set up engine made in the QGIS profile "
+        "folder. When something is missing, or the engine is out of date for this version "
+        "of the plugin, the message says how to fix it: usually, run Set up engine "
+        "(Tools › Set up engine, or the Set up engine… button of Plugins › Landslide "
+        "susceptibility › Check engine…).")
 
     INTERPRETER = "INTERPRETER"
     TENSORFLOW = "TENSORFLOW"

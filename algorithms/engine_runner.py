@@ -14,6 +14,7 @@ become the same cancel as the dialog's Cancel button.
 """
 
 import ctypes
+import glob
 import json
 import os
 import selectors
@@ -23,8 +24,17 @@ import tempfile
 import threading
 import time
 
-from qgis.core import QgsProcessingException
+from qgis.core import QgsApplication, QgsProcessingException, QgsSettings
 
+from ..core import engine_setup, pip_runner
+from ..core.engine_requirements import (
+    SET_UP_HINT,
+    STAMP_NAME,
+    environment_root,
+    outdated_problem,
+    read_requirements,
+    required_modules,
+)
 from ..core.errors import CancelledError
 from .base import PLUGIN_DIR
 
@@ -32,16 +42,27 @@ ENGINE_PYTHON_SETTING = "LANDSLIDE_ENGINE_PYTHON"
 ENV_VAR = "LANDSLIDE_ENGINE_PYTHON"
 LAUNCHER = os.path.join(PLUGIN_DIR, "engine", "launcher.py")
 CANCEL_GRACE_S = 20.0
-_PYTHON_OK = {}  # interpreter path -> (mtime, None or problem text)
+_PYTHON_OK = {}  # interpreter path -> (file times, None or problem text)
 
-# Environment variables of the QGIS process that must not leak into the engine.
-_DROP_PREFIXES = ("PYTHON", "QGIS", "QT_", "GDAL_DRIVER_PATH", "LD_PRELOAD")
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _SIGACTION_BYTES = 512  # more than any platform's struct sigaction (152 on Linux x86-64)
 
 
+def profile_engine_folder():
+    """Where Set up engine puts the engine: the QGIS profile folder, which
+    survives plugin upgrades."""
+    return engine_setup.profile_engine_folder(QgsApplication.qgisSettingsDirPath())
+
+
 def default_engine_python():
-    return os.path.join(PLUGIN_DIR, ".venv", "bin", "python")
+    """The plugin's own ``.venv`` (``make install``) when there is one, else the
+    engine made by Set up engine in the profile folder when there is one, else
+    the ``.venv`` path (which the messages then name)."""
+    plugin_venv = engine_setup.venv_python(os.path.join(PLUGIN_DIR, ".venv"))
+    if os.path.exists(plugin_venv):
+        return plugin_venv
+    profile = engine_setup.venv_python(profile_engine_folder())
+    return profile if os.path.exists(profile) else plugin_venv
 
 
 def engine_python():
@@ -58,40 +79,72 @@ def engine_python():
     return configured or default_engine_python()
 
 
+def set_engine_python(python):
+    """Make ``python`` the *Engine Python interpreter* setting (saved in the
+    QGIS profile's settings)."""
+    try:
+        from processing.core.ProcessingConfig import ProcessingConfig
+    except ImportError:  # Processing not loaded: write the stored setting itself
+        ProcessingConfig = None
+    if ProcessingConfig is not None and ENGINE_PYTHON_SETTING in ProcessingConfig.settings:
+        ProcessingConfig.setSettingValue(ENGINE_PYTHON_SETTING, python)
+    else:
+        QgsSettings().setValue(f"Processing/Configuration/{ENGINE_PYTHON_SETTING}", python)
+    _PYTHON_OK.pop(python, None)
+
+
 def clean_environment():
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(_DROP_PREFIXES)}
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONNOUSERSITE"] = "1"
+    env = pip_runner.clean_environment()
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 
 
 def _fix_hint(python):
-    return ("Fix: run 'make install' in the plugin folder "
-            f"({PLUGIN_DIR}) to create its .venv, or set 'Engine Python interpreter' in "
+    return (f"Fix: {SET_UP_HINT}: it creates the engine in your QGIS profile folder. From "
+            f"a terminal: run 'make install' in the plugin folder ({PLUGIN_DIR}) of a "
+            "clone of the repository. Or set 'Engine Python interpreter' in "
             "Settings > Options > Processing > Providers > Landslide susceptibility "
             f"(or the environment variable {ENV_VAR}) to a Python that has tensorflow, "
             f"scikit-learn and GDAL. Interpreter tried: {python}")
 
 
+def _file_times(python):
+    """What changes when the environment of ``python`` is rebuilt or a package is
+    installed into it (its ``bin/python`` is a link whose time is the base
+    interpreter's)."""
+    root = environment_root(python)
+    site_packages = sorted(glob.glob(os.path.join(root, "lib", "python3*", "site-packages"))
+                           + glob.glob(os.path.join(root, "Lib", "site-packages")))
+    times = []
+    for path in (python, os.path.join(root, "pyvenv.cfg"), os.path.join(root, STAMP_NAME),
+                 *site_packages):
+        try:
+            times.append(os.stat(path).st_mtime)
+        except OSError:
+            times.append(None)
+    return tuple(times)
+
+
 def engine_problem(python):
-    """None when ``python`` can run the engine, else a message with the fix."""
+    """None when ``python`` can run the engine, else a message with the fix:
+    missing, not executable, out of date (stamped with other requirements than
+    the plugin's; read from a small file), or lacking a module the engine imports
+    (looked up without importing it; the answer is cached until the environment
+    changes)."""
     if not python or not os.path.isfile(python):
         return f"The engine's Python interpreter was not found. {_fix_hint(python)}"
     if not os.access(python, os.X_OK):
         return f"The engine's Python interpreter is not executable. {_fix_hint(python)}"
-    mtime = os.path.getmtime(python)
+    outdated = outdated_problem(python)
+    if outdated:
+        return outdated
+    times = _file_times(python)
     cached = _PYTHON_OK.get(python)
-    if cached and cached[0] == mtime:
+    if cached and cached[0] == times:
         return cached[1]
-    probe = ("import importlib.util as u, sys; "
-             "missing = [m for m in ('tensorflow', 'sklearn', 'osgeo') if u.find_spec(m) is None]; "
-             "print(','.join(missing)); sys.exit(1 if missing else 0)")
     try:
-        done = subprocess.run([python, "-c", probe], env=clean_environment(),
-                              capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        done = engine_setup.module_probe(python, required_modules(read_requirements()))
+    except (OSError, subprocess.SubprocessError) as exc:
         problem = f"The engine's Python interpreter could not be started ({exc}). " \
                   f"{_fix_hint(python)}"
     else:
@@ -99,7 +152,7 @@ def engine_problem(python):
         problem = None if done.returncode == 0 else (
             f"The engine's Python lacks: {missing or done.stderr.strip()[-300:]}. "
             f"{_fix_hint(python)}")
-    _PYTHON_OK[python] = (mtime, problem)
+    _PYTHON_OK[python] = (times, problem)
     return problem
 
 

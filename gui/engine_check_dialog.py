@@ -2,8 +2,12 @@
 TensorFlow, the device it computes on, and what to do when something is missing.
 
 The check runs the engine's ``check`` command in a :class:`QProcess` (no
-thread, QGIS stays responsive); a missing or incomplete interpreter is told
-at once, from :func:`engine_problem`, without starting anything.
+thread, QGIS stays responsive); a missing, incomplete or out-of-date
+interpreter is told at once, from :func:`engine_problem`, without starting
+anything. *Set up engine…* opens the Processing dialog of
+``landslide:setupengine`` (it runs as a background task, with progress and
+Cancel) and checks again when it ends; *Change interpreter…* opens the
+Processing options, where the *Engine Python interpreter* setting is.
 """
 
 import json
@@ -28,7 +32,11 @@ from ..algorithms.engine_runner import (
     clean_environment,
     engine_problem,
     engine_python,
+    profile_engine_folder,
 )
+
+SETUP_ID = "landslide:setupengine"
+OUTDATED = "The engine is out of date"
 
 TIMEOUT_S = 180
 ROWS = [("executable", "Interpreter"), ("python", "Python"), ("tensorflow", "TensorFlow"),
@@ -38,14 +46,21 @@ MISSING = "—"
 
 FIX_TEXT = (
     "<p><b>What to do</b></p><ul>"
-    "<li>In a terminal, run <code>make install</code> in the plugin folder "
-    f"(<code>{PLUGIN_DIR}</code>): it creates the plugin's own <code>.venv</code> with "
-    "TensorFlow, scikit-learn and GDAL's bindings, which the engine uses by default.</li>"
-    "<li>Or point <b>Settings › Options › Processing › Providers › Landslide susceptibility "
-    "› Engine Python interpreter</b> at a Python that has <code>tensorflow</code>, "
-    "<code>scikit-learn</code> and GDAL (<code>osgeo</code>), e.g. "
+    "<li>Press <b>Set up engine…</b> (or <b>Update engine…</b>): it creates the engine in "
+    "your QGIS profile folder (<code>{folder}</code>) and installs TensorFlow, "
+    "scikit-learn and the other pinned packages with pip, with progress and Cancel "
+    "(about 500 MB to download, 2 GB on disk; it needs access to the Python package "
+    "index), then checks "
+    "it. It is also the Processing algorithm <i>Tools › Set up engine</i>.</li>"
+    "<li>Or, in a terminal, run <code>make install</code> in the plugin folder of a clone "
+    f"of the repository (<code>{PLUGIN_DIR}</code>): it creates the plugin's own "
+    "<code>.venv</code>, which the engine uses by default.</li>"
+    "<li>Or press <b>Change interpreter…</b> and point <b>Processing › Providers › "
+    "Landslide susceptibility › Engine Python interpreter</b> at a Python that has "
+    "<code>tensorflow</code>, <code>scikit-learn</code> and GDAL (<code>osgeo</code>), e.g. "
     "<code>/path/to/venv/bin/python</code>.</li>"
-    f"<li>The environment variable <code>{ENV_VAR}</code>, when set, overrides both.</li>"
+    f"<li>The environment variable <code>{ENV_VAR}</code>, when set, overrides the "
+    "setting.</li>"
     "</ul><p>Then press <b>Check again</b>. Only the engine needs TensorFlow: QGIS's own "
     "Python never imports it.</p>")
 
@@ -55,9 +70,10 @@ OK_TEXT = (
     "device above.</p>{gpu_hint}")
 GPU_HINT = (
     "<p>No GPU is visible to TensorFlow: it computes on the CPU, which is fine for the "
-    "sample area and small settings. For a GPU, install a TensorFlow build with CUDA "
-    "(<code>pip install tensorflow[and-cuda]</code>) in the engine's environment and check "
-    "again.</p>")
+    "sample area and small settings. With an NVIDIA GPU, <b>Set up engine…</b> installs "
+    "TensorFlow's CUDA build (<code>tensorflow[and-cuda]</code>) when <code>nvidia-smi</code> "
+    "finds the GPU (<i>TensorFlow build</i>, under its advanced parameters, forces it); "
+    "<code>make install GPU=1</code> does the same for the plugin's <code>.venv</code>.</p>")
 
 
 class EngineCheckDialog(QDialog):
@@ -73,6 +89,7 @@ class EngineCheckDialog(QDialog):
         self.setObjectName("LandslideEngineCheckDialog")
         self.setMinimumWidth(620)
         self.python = python
+        self.setup_dialog = None
         self.info = None
         self.problem = None
         self.warnings = []
@@ -106,11 +123,21 @@ class EngineCheckDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         self.again_button = QPushButton("Check again")
         self.copy_button = QPushButton("Copy report")
-        buttons.addButton(self.again_button, QDialogButtonBox.ActionRole)
-        buttons.addButton(self.copy_button, QDialogButtonBox.ActionRole)
+        self.setup_button = QPushButton("Set up engine…")
+        self.setup_button.setObjectName("setup")
+        self.setup_button.setToolTip("Create the engine (TensorFlow's Python environment) in "
+                                     "the QGIS profile folder, or update it")
+        self.interpreter_button = QPushButton("Change interpreter…")
+        self.interpreter_button.setToolTip("Processing options: the Engine Python "
+                                           "interpreter setting")
+        for button in (self.setup_button, self.interpreter_button, self.again_button,
+                       self.copy_button):
+            buttons.addButton(button, QDialogButtonBox.ActionRole)
         buttons.rejected.connect(self.reject)
         self.again_button.clicked.connect(self.start)
         self.copy_button.clicked.connect(self.copy_report)
+        self.setup_button.clicked.connect(self.open_setup)
+        self.interpreter_button.clicked.connect(self.change_interpreter)
         layout.addWidget(buttons)
 
         self.timer = QTimer(self)
@@ -222,8 +249,13 @@ class EngineCheckDialog(QDialog):
     def _show_problem(self, problem):
         self.problem = problem
         self.info = None
-        self._set_status("The engine cannot run: " + problem.split(" Fix:")[0], "#b2182b")
-        self.advice.setHtml(f"<p>{_escape(problem)}</p>{FIX_TEXT}")
+        summary = problem.split(" Fix:")[0]
+        outdated = problem.startswith(OUTDATED)
+        self._set_status(summary if outdated else "The engine cannot run: " + summary,
+                         "#b2182b")
+        self.setup_button.setText("Update engine…" if outdated else "Set up engine…")
+        self.advice.setHtml(f"<p>{_escape(problem)}</p>"
+                            + FIX_TEXT.format(folder=_escape(profile_engine_folder())))
 
     def _show_info(self, info):
         self.info = dict(info)
@@ -236,9 +268,42 @@ class EngineCheckDialog(QDialog):
                          f"{info.get('device')}", "#1a9850")
         notes = "".join(f"<li>{_escape(message)}</li>" for message in self.warnings)
         hint = "" if info.get("gpus") else GPU_HINT
+        fix = FIX_TEXT.format(folder=_escape(profile_engine_folder()))
+        self.setup_button.setText("Set up engine…")
         self.advice.setHtml(OK_TEXT.format(gpu_hint=hint) +
-                            (f"<p><b>Warnings</b></p><ul>{notes}</ul>{FIX_TEXT}" if notes
+                            (f"<p><b>Warnings</b></p><ul>{notes}</ul>{fix}" if notes
                              else ""))
+
+    # -- fixing -------------------------------------------------------------
+    def open_setup(self):
+        """The Processing dialog of Set up engine (non-modal: the set-up runs as a
+        background task); the check runs again when it has finished."""
+        import processing
+
+        dialog = processing.createAlgorithmDialog(SETUP_ID, {})
+        if dialog is None:
+            self._show_problem(f"{SETUP_ID} is not available: is the Processing plugin "
+                               "enabled?")
+            return None
+        dialog.algorithmFinished.connect(self._setup_finished)
+        dialog.show()
+        self.setup_dialog = dialog
+        return dialog
+
+    def _setup_finished(self, _successful=True, _results=None):
+        self.python = None  # the setting, which the set-up may have changed
+        self.start()
+
+    def change_interpreter(self):
+        """Processing options, where the Engine Python interpreter setting is; check
+        again when the options dialog closes."""
+        from qgis.utils import iface
+
+        if iface is None:
+            return
+        iface.showOptionsDialog(iface.mainWindow(), currentPage="processingOptions")
+        self.python = None
+        self.start()
 
     def report_text(self):
         """The dialog's content as plain text (the Copy button's text)."""
