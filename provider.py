@@ -1,6 +1,6 @@
 """The ``landslide`` Processing provider: an explicit algorithm list, the
-workflow models of ``resources/models/*.model3`` and the engine-interpreter
-setting."""
+workflow models of ``resources/models/*.model3``, the engine-interpreter
+setting and the Dask scheduler address setting."""
 
 import glob
 import os
@@ -14,8 +14,10 @@ from qgis.core import (
 )
 
 from .algorithms import ALGORITHMS
-from .algorithms.base import HELP_DIR, PLUGIN_DIR, icon
+from .algorithms.base import HELP_DIR, ICON_DIR, PLUGIN_DIR, icon
+from .algorithms.cluster_setting import SETTING_DESCRIPTION
 from .algorithms.engine_runner import ENGINE_PYTHON_SETTING, default_engine_python
+from .core.specs.cluster import SCHEDULER_SETTING
 
 MODELS_DIR = os.path.join(PLUGIN_DIR, "resources", "models")
 
@@ -52,6 +54,9 @@ class WorkflowModel(QgsProcessingModelAlgorithm):
 
     def icon(self):
         return icon(self.ICON)
+
+    def svgIconPath(self):  # what the graphical modeler draws for a model used as a step
+        return os.path.join(ICON_DIR, f"{self.ICON}.svg")
 
     def helpUrl(self):
         page = os.path.join(HELP_DIR, f"{self._name}.html")
@@ -106,6 +111,8 @@ class LandslideProvider(QgsProcessingProvider):
             "Engine Python interpreter (needs tensorflow, scikit-learn, GDAL; "
             "the environment variable LANDSLIDE_ENGINE_PYTHON overrides it)",
             default_engine_python(), valuetype=Setting.FILE))
+        ProcessingConfig.addSetting(Setting(self.name(), SCHEDULER_SETTING,
+                                            SETTING_DESCRIPTION, ""))
         ProcessingConfig.readSettings()
         # The models' steps are this provider's algorithms (and GDAL's): they can
         # only be attached once those providers are registered, so the models are
@@ -122,6 +129,7 @@ class LandslideProvider(QgsProcessingProvider):
         except TypeError:
             pass
         ProcessingConfig.removeSetting(ENGINE_PYTHON_SETTING)
+        ProcessingConfig.removeSetting(SCHEDULER_SETTING)
 
     def _provider_added(self, provider_id):
         if any(_has_missing_steps(algorithm) for algorithm in self.algorithms()

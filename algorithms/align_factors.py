@@ -11,6 +11,7 @@ from qgis.core import (
 
 from ..core.align import align_factors
 from .base import LandslideAlgorithm, run_core
+from .help_text import with_help
 from .outputs import add_outputs, push_warnings, raster_source
 
 
@@ -20,40 +21,37 @@ class AlignFactors(LandslideAlgorithm):
     GROUP = "data"
     ICON = "align"
     HELP = (
-        "Builds the factor stack every later step uses: one multi-band GeoTIFF on one grid "
-        "(the paper's 'Preprocessing of data': one coordinate system, bilinear resampling "
-        "to one resolution, Z-score normalisation).<br>"
-        "<b>CONTINUOUS_FACTORS</b>: rasters such as elevation, slope, distances, "
-        "precipitation, NDVI; resampled bilinearly.<br>"
-        "<b>CATEGORICAL_FACTORS</b>: rasters of integer class codes such as aspect classes, "
-        "lithology, land use; resampled by nearest neighbour (mode when the output cells "
-        "are 1.5× coarser or more). Either list may be empty, not both.<br>"
-        "<b>REFERENCE</b>: raster whose grid is used (CRS, cell size, alignment, extent); "
-        "default the first continuous factor (else the first categorical one).<br>"
-        "<b>EXTENT</b> (optional): limit the stack to this extent (snapped to the reference "
-        "grid).<br>"
-        "<b>OUTPUT</b>: the stack (GeoTIFF). Its extent is the reference's, clipped to "
-        "where all factors have data; a pixel invalid in any factor is nodata (-9999) in "
-        "every band. Band names are the layer names; the file's metadata records per band "
-        "the name, whether it is categorical, its class values, and the mean and standard "
-        "deviation over the valid pixels. Values are <i>not</i> normalised in the file: "
-        "later steps apply the Z-score with statistics of their training samples and keep "
-        "them with the model.")
+        "Builds the factor stack that every later step uses: one multi-band GeoTIFF on one "
+        "grid (the paper's 'Preprocessing of data': one coordinate system, one resolution, "
+        "Z-score normalisation). Factors may come in any CRS, cell size and extent.")
+    NOTES = (
+        "The stack's extent is the reference grid's, clipped to where all factors have "
+        "data; a cell missing in any factor is nodata (-9999) in every band. Bands are named "
+        "after the layers; the file records per band whether it is categorical, its classes, "
+        "and its mean and standard deviation. Values are <i>not</i> normalised in the file: "
+        "training normalises with the statistics of its training samples and keeps them "
+        "with the model.")
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterMultipleLayers(
+        self.addParameter(with_help(QgsProcessingParameterMultipleLayers(
             "CONTINUOUS_FACTORS", "Continuous factors", QgsProcessing.TypeRaster,
-            optional=True))
-        self.addParameter(QgsProcessingParameterMultipleLayers(
-            "CATEGORICAL_FACTORS", "Categorical factors (integer classes)",
-            QgsProcessing.TypeRaster, optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "REFERENCE", "Reference grid [optional, default: first continuous factor]",
-            optional=True))
-        self.addParameter(QgsProcessingParameterExtent(
-            "EXTENT", "Extent [optional]", optional=True))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT", "Factor stack"))
+            optional=True), "Rasters of measured values: elevation, slope, distances, "
+                            "precipitation, NDVI. Resampled bilinearly"))
+        self.addParameter(with_help(QgsProcessingParameterMultipleLayers(
+            "CATEGORICAL_FACTORS", "Categorical factors", QgsProcessing.TypeRaster,
+            optional=True), "Rasters of integer class codes: aspect classes, lithology, land "
+                            "use. Resampled by nearest neighbour (by the most common class "
+                            "when the stack's cells are 1.5 times coarser or more). One of the "
+                            "two lists may be empty, not both"))
+        self.addParameter(with_help(QgsProcessingParameterRasterLayer(
+            "REFERENCE", "Reference grid", optional=True),
+            "The raster whose CRS, cell size and alignment the stack takes; empty: the first "
+            "continuous factor (else the first categorical one)"))
+        self.addParameter(with_help(QgsProcessingParameterExtent(
+            "EXTENT", "Extent", optional=True),
+            "Limit the stack to this extent (snapped to the reference grid)"))
+        self.addParameter(with_help(QgsProcessingParameterRasterDestination(
+            "OUTPUT", "Factor stack"), "The multi-band GeoTIFF of all factors"))
         add_outputs(self, values=[("FACTORS", str, "Factor names (band order)"),
             ("BAND_COUNT", float, "Number of factors"), ("VALID_PIXELS", float, "Valid pixels")])
 
@@ -62,8 +60,8 @@ class AlignFactors(LandslideAlgorithm):
         categorical = self.parameterAsLayerList(parameters, "CATEGORICAL_FACTORS", context)
         if not continuous and not categorical:
             raise QgsProcessingException(
-                "No factors: give at least one raster in CONTINUOUS_FACTORS or "
-                "CATEGORICAL_FACTORS.")
+                "No factors: give at least one raster in Continuous factors "
+                "(CONTINUOUS_FACTORS) or Categorical factors (CATEGORICAL_FACTORS).")
         cont = [(layer.name(), raster_source(layer, f"continuous factor '{layer.name()}'"))
                 for layer in continuous]
         cat = [(layer.name(), raster_source(layer, f"categorical factor '{layer.name()}'"))

@@ -1,4 +1,5 @@
-"""Shared base of the provider's algorithms: naming, groups, icons, help."""
+"""Shared base of the provider's algorithms: naming (numbered in workflow order),
+groups, icons, help."""
 
 import os
 
@@ -7,6 +8,8 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..core.errors import CancelledError, LandslideError
 from .destinations import check_destinations
+from .help_text import help_html
+from .styling import name_layers_after_files
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ICON_DIR = os.path.join(PLUGIN_DIR, "resources", "icons")
@@ -21,24 +24,50 @@ GROUPS = {
 }
 
 
+# The toolbox sorts each group alphabetically: the display names of the steps are
+# numbered in the order of the workflow ("3.1 Train landslide model", "3.2 Evaluate
+# ..."): the group's number, then the step's place in its list. Ids are unchanged.
+WORKFLOW_ORDER = {
+    "data": ["createsamplearea", "deriveterrainfactors", "distancetofeatures", "alignfactors",
+             "multicollinearity", "factorimportance"],
+    "samples": ["buildsamples"],
+    "models": ["trainmodel", "evaluatemodel", "explainmodel", "comparemodels"],
+    "maps": ["predictsusceptibility", "classifysusceptibility", "comparemaps"],
+}
+
+
 def icon(name):
     return QIcon(os.path.join(ICON_DIR, f"{name}.svg"))
 
 
+def step_number(name, group):
+    """``"3.1"`` for the first step of group ``3 · Models`` in :data:`WORKFLOW_ORDER`;
+    "" for an algorithm outside the lists."""
+    steps = WORKFLOW_ORDER.get(group, [])
+    if name not in steps:
+        return ""
+    return f"{GROUPS[group].split(' ')[0]}.{steps.index(name) + 1}"
+
+
 class LandslideAlgorithm(QgsProcessingAlgorithm):
-    """Subclasses set NAME, DISPLAY_NAME, GROUP, ICON and HELP."""
+    """Subclasses set NAME, DISPLAY_NAME, GROUP, ICON, HELP (a short introduction)
+    and NOTES (optional: what follows the list of parameters and outputs, which
+    :func:`.help_text.help_html` writes from the definitions)."""
 
     NAME = ""
     DISPLAY_NAME = ""
     GROUP = "tools"
     ICON = "landslide"
     HELP = ""
+    NOTES = ""
 
     def name(self):
         return self.NAME
 
     def displayName(self):
-        return self.DISPLAY_NAME
+        """DISPLAY_NAME numbered by its place in the workflow (:func:`step_number`)."""
+        number = step_number(self.NAME, self.GROUP)
+        return f"{number} {self.DISPLAY_NAME}" if number else self.DISPLAY_NAME
 
     def group(self):
         return GROUPS[self.GROUP]
@@ -49,8 +78,11 @@ class LandslideAlgorithm(QgsProcessingAlgorithm):
     def icon(self):
         return icon(self.ICON)
 
+    def svgIconPath(self):  # the graphical modeler draws this (default: a gear)
+        return os.path.join(ICON_DIR, f"{self.ICON}.svg")
+
     def shortHelpString(self):
-        return self.HELP
+        return help_html(self, self.HELP, self.NOTES)
 
     def helpUrl(self):
         page = os.path.join(HELP_DIR, f"{self.NAME}.html")
@@ -63,15 +95,18 @@ class LandslideAlgorithm(QgsProcessingAlgorithm):
         """Run :meth:`process`; the one place where cancel and the project's
         errors are turned into what Processing expects. Before any work, the
         outputs are checked (:func:`.destinations.check_destinations`): none
-        replaces an input, every folder can be written."""
+        replaces an input, every folder can be written. Outputs Processing loads
+        are named after their files (:func:`.styling.name_layers_after_files`)."""
         try:
             check_destinations(self, parameters, context)
-            return self.process(parameters, context, feedback)
+            results = self.process(parameters, context, feedback)
         except CancelledError as exc:
             feedback.pushInfo(str(exc))
             return {}
         except LandslideError as exc:
             raise QgsProcessingException(str(exc)) from exc
+        name_layers_after_files(self, results, context)
+        return results
 
     def process(self, parameters, context, feedback):
         """The algorithm's work; subclasses implement it instead of processAlgorithm."""

@@ -24,13 +24,15 @@ from ..core.class_statistics import (
     table_rows,
 )
 from ..core.errors import InputError
+from ..core.map_comparison import raster_in_landslide_statistics
+from ..core.mapped_area import area_text, read_mapped_area
 from ..core.specs import ClassBreaksSpec, ClassifySpec
 from ..core.specs.maps import CLASS_SAMPLE_SEED as SAMPLE_SEED
 from ..core.specs.maps import CLASS_SAMPLE_SIZE as SAMPLE_SIZE
 from ..core.specs.maps import JENKS_SAMPLE
 from .base import LandslideAlgorithm, run_core
 from .engine_runner import run_engine
-from .inputs import inventory_source
+from .inputs import area_source, inventory_source
 from .outputs import add_outputs, push_warnings, raster_source, write_table
 from .spec_parameters import add_spec_parameters, read_spec
 from .styling import style_output_on_load, write_style_sidecar
@@ -44,31 +46,23 @@ class ClassifySusceptibility(LandslideAlgorithm):
     GROUP = "maps"
     ICON = "classify"
     HELP = (
-        "Cuts a susceptibility (probability) raster into five classes, Very low … Very "
-        "high, and rates them against the landslide inventory.<br>"
-        "<b>SUSCEPTIBILITY</b>: the probability raster (band 1; other value ranges are "
-        "classified as they are).<br>"
-        "<b>INVENTORY</b> (optional): landslides as polygons, points or a raster mask "
-        "(non-zero cells), put on the raster's grid (a cell is a landslide when its centre "
-        "is in a polygon or a point falls in it).<br>"
-        f"<b>METHOD</b>: 0 natural breaks (Fisher-Jenks, on a random sample of {JENKS_SAMPLE} "
-        "values for large rasters), 1 quantile (equal number of cells), 2 equal interval, 3 "
-        "manual (BREAKS). The automatic breaks come from mapclassify, run in the engine "
-        f"process on a random sample of at most {_SAMPLE_SIZE_TEXT} valid cells (seed "
-        f"{SAMPLE_SEED}) that always holds the smallest and largest value.<br>"
-        "<b>BREAKS</b>: for manual, the four inner breaks, increasing, e.g. "
-        "'0.2,0.4,0.6,0.8'. A class holds the values above the break below it up to and "
-        "including the break above it.<br>"
-        "<b>OUTPUT</b>: GeoTIFF, Byte, classes 1..5, 0 = nodata, with a colour table and "
-        "class names (and a .qml style beside it).<br>"
-        "<b>OUTPUT_TABLE</b>: per class: class, name, cells, area_km2, area_share, "
-        "landslide_cells, landslide_share, ld (landslide density: landslide area / class "
-        "area), fr (frequency ratio: landslide share / area share), scai (seed cell area "
-        "index: area share / landslide share). Ratios dividing by 0 are NULL.<br>"
-        "<b>OUTPUT_REPORT</b>: HTML with the table, LD per class, the success-rate curve and "
-        "its AUC, the value histogram with the breaks and a picture of the map.<br>"
-        "Outputs HIGH_LANDSLIDE_SHARE (share of landslide cells in High + Very high), "
-        "SUCCESS_AUC and BREAKS_USED.")
+        "Cuts a susceptibility (probability) raster into five classes, Very low to Very "
+        "high, and rates them against the landslide inventory: landslide density, frequency "
+        "ratio, the share of landslides in the High and Very high classes, and the "
+        "success-rate curve.")
+    NOTES = (
+        "The automatic breaks come from mapclassify, run in the engine on a random sample "
+        f"of at most {_SAMPLE_SIZE_TEXT} valid cells (seed {SAMPLE_SEED}) that always holds "
+        f"the smallest and largest value; natural breaks use {JENKS_SAMPLE} of them for "
+        "large rasters. A class holds the values above the break below it up to and "
+        "including the break above it. A cell is a landslide when its centre is in a "
+        "polygon or a point falls in it. With a <i>Mapped area</i> the whole raster is "
+        "classified, but the statistics are computed inside it only.<br>"
+        "<b>Class statistics</b> per class: cells, area (km²) and its share, landslide "
+        "cells and their share, landslide density LD (landslide area / class area), "
+        "frequency ratio FR (landslide share / area share) and SCAI (area share / landslide "
+        "share); ratios dividing by 0 are empty. The results also give the share of "
+        "landslide cells in High + Very high, the success-rate AUC and the breaks used.")
 
     def initAlgorithm(self, config=None):
         add_spec_parameters(self, ClassifySpec)
@@ -76,6 +70,11 @@ class ClassifySusceptibility(LandslideAlgorithm):
             report="Classification report", values=[
             ("HIGH_LANDSLIDE_SHARE", float, "Share of landslides in High + Very high"),
             ("SUCCESS_AUC", float, "Success-rate AUC"), ("BREAKS_USED", str, "Class breaks")])
+        self.parameterDefinition("OUTPUT_TABLE").setHelp(
+            "One row per class: cells, area, landslides, LD, FR, SCAI")
+        self.parameterDefinition("OUTPUT_REPORT").setHelp(
+            "HTML report: the table, LD per class, the success-rate curve, the value "
+            "histogram with the breaks and a picture of the map")
 
     def process(self, parameters, context, feedback):
         inputs = self._read_inputs(parameters, context, feedback)
@@ -87,7 +86,8 @@ class ClassifySusceptibility(LandslideAlgorithm):
         steps.setCurrentStep(1)
         landslides, inventory_text, warnings = self._inventory_mask(
             parameters, context, feedback, steps, summary)
-        warnings = summary.warnings + warnings
+        area = self._mapped_area(parameters, context, feedback, steps, summary, landslides)
+        warnings = summary.warnings + warnings + (area.warnings if area else [])
         steps.setCurrentStep(2)
         if inputs.manual is not None:
             breaks = check_breaks_range(inputs.manual, summary, "BREAKS")
@@ -99,16 +99,24 @@ class ClassifySusceptibility(LandslideAlgorithm):
         feedback.pushInfo(f"Breaks ({classifier}): {breaks_text}")
         steps.setCurrentStep(3)
         counts = run_core(classify_raster, steps, inputs.path, breaks, inputs.output,
-                          summary=summary, landslides=landslides, method=inputs.method)
+                          summary=summary, landslides=landslides, method=inputs.method,
+                          area=area.mask if area else None)
         warnings += counts.warnings
+        inside = None if landslides is None else run_core(
+            raster_in_landslide_statistics, steps, inputs.path,
+            landslides if area is None else landslides & area.mask)
         rows, stats = class_statistics(counts)
         push_warnings(feedback, warnings)
+        area_row = _area_row(area, counts, summary)
+        if area_row:
+            feedback.pushInfo(f"{area_row[0]}: {area_row[1]}")
         _push_statistics(feedback, rows, stats, landslides is not None)
         table = write_table(self, parameters, "OUTPUT_TABLE", context, TABLE_COLUMNS,
                             table_rows(rows))
-        settings = _report_settings(inputs, summary, inventory_text, classifier)
+        settings = dict(_report_settings(inputs, summary, inventory_text, classifier),
+                        **dict([area_row] if area_row else []))
         write_report(inputs.report_path, rows, stats, counts, summary, breaks, settings,
-                     warnings)
+                     warnings, inside=inside)
         feedback.pushInfo(f"Report: {inputs.report_path}")
         self._style_output(inputs.output, context, feedback)
         return {"OUTPUT": inputs.output, "OUTPUT_TABLE": table,
@@ -144,6 +152,15 @@ class ClassifySusceptibility(LandslideAlgorithm):
         feedback.pushInfo(f"Inventory: {found.pixels} landslide cells on the grid")
         return (found.mask, f"{inventory_layer.source()} ({found.pixels} landslide cells)",
                 list(found.warnings))
+
+    def _mapped_area(self, parameters, context, feedback, steps, summary, landslides):
+        """The :class:`.mapped_area.MappedArea` on the raster's grid, or None."""
+        source, layer_name, kind = area_source(self, parameters, "MAPPED_AREA", context,
+                                               feedback)
+        if source is None:
+            return None
+        return run_core(read_mapped_area, steps, source, summary, landslides=landslides,
+                        layer_name=layer_name, kind=kind, grid_name="susceptibility raster")
 
     @staticmethod
     def _engine_breaks(summary, method, feedback):
@@ -202,6 +219,21 @@ def _report_settings(inputs, summary, inventory_text, classifier):
             "Values sampled for the breaks":
                 "—" if inputs.manual is not None else
                 f"{summary.sample.size} of {summary.valid} (seed {SAMPLE_SEED})"}
+
+
+def _area_row(area, counts, summary):
+    """The report's settings row of the mapped area, or None without one."""
+    if area is None:
+        return None
+    cells = int(counts.cells.sum())
+    inside = dict(area.summary(), cells=cells, share=cells / summary.valid,
+                  area_km2=float(counts.area_km2.sum()))
+    if counts.landslide_cells is not None:
+        inside["landslide_cells"] = int(counts.landslide_cells.sum())
+    return ("Statistics restricted to the mapped area", area_text(inside, "the raster")
+            + ". The class table (areas, landslide densities), the success-rate curve, its "
+              "AUC and the value histogram count only the cells inside it; the map covers the "
+              "whole raster.")
 
 
 def _number(value):

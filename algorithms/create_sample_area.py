@@ -1,9 +1,22 @@
 """landslide:createsamplearea: the synthetic study area (core/sample_area.py)."""
 
-from qgis.core import QgsProcessingParameterFolderDestination, QgsProcessingParameterNumber
+from qgis.core import (
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+)
 
-from ..core.sample_area import DEFAULT_SEED, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, create_sample_area
+from ..core.sample_area import (
+    DEFAULT_SEED,
+    DEFAULT_SIZE,
+    DEFAULT_TRUTH,
+    MAX_SIZE,
+    MIN_SIZE,
+    TRUTHS,
+    create_sample_area,
+)
 from .base import LandslideAlgorithm, run_core
+from .help_text import with_help
 from .outputs import add_outputs
 
 
@@ -13,32 +26,39 @@ class CreateSampleArea(LandslideAlgorithm):
     GROUP = "data"
     ICON = "sample_area"
     HELP = (
-        "Writes a synthetic but realistic landslide study area, deterministic for a seed, "
-        "so that every step of the workflow can be tried and tested without field data.<br>"
-        "<b>Written</b>: a fractal DEM (10 m, EPSG:32617); river lines traced from flow "
-        "accumulation; fault lines; lithology polygons (4–6 units, field <i>unit</i>); "
-        "land use (categorical raster); NDVI (delivered in EPSG:4326); precipitation "
-        "(a coarse 100 m raster); a landslide inventory of polygons drawn from a known "
-        "logistic susceptibility of those factors; and that true probability raster, so "
-        "a model's AUC can be compared with the best achievable one. Factors arrive on "
-        "different grids, CRSs and as vectors, like real data, so alignment is exercised.<br>"
-        "<b>OUTPUT_FOLDER</b>: where to write (files of an earlier sample area there are "
-        "replaced). <b>SEED</b>: same seed, same area. <b>SIZE</b>: cells per side "
-        f"(default {DEFAULT_SIZE}, i.e. {DEFAULT_SIZE / 100:g} km at 10 m; up to {MAX_SIZE}; 5000 "
-        "takes about 45 s and 1.6 GB).<br>"
-        "<b>Outputs</b>: the folder, the list of files, the number of landslides and the "
-        "AUC of the true probability (the Bayes-optimal AUC).")
+        "Writes a synthetic but realistic study area, the same for the same seed, to try "
+        "every step without field data: a fractal DEM (10 m cells, EPSG:32617), rivers "
+        "traced from flow accumulation, faults, lithology polygons (field <i>unit</i>), land "
+        "use, NDVI (in EPSG:4326), coarse precipitation (100 m), a landslide inventory of "
+        "polygons drawn from a known susceptibility of those factors, and that true "
+        "probability. Factors come on different grids, CRSs and as vectors, like real data.")
+    NOTES = (
+        "The true probability's AUC at the landslides is the best any model can reach: "
+        "compare a model's AUC with it. With the neighbourhood-context truth the "
+        "probability depends on the terrain around each pixel (relief within 150 m, flow "
+        "convergence, distance to a slope break) rather than on the pixel's own factor "
+        "values: the factor files are the same, so a model that sees patches can learn "
+        "it and one that sees single pixels cannot.")
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterFolderDestination(
-            "OUTPUT_FOLDER", "Output folder"))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.addParameter(with_help(QgsProcessingParameterFolderDestination(
+            "OUTPUT_FOLDER", "Output folder"),
+            "Where the files are written; files of an earlier sample area there are replaced"))
+        self.addParameter(with_help(QgsProcessingParameterNumber(
             "SEED", "Random seed", QgsProcessingParameterNumber.Integer, DEFAULT_SEED,
-            minValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            "SIZE", "Size (cells per side, 10 m cells)",
+            minValue=0), "Same seed, same area"))
+        self.addParameter(with_help(QgsProcessingParameterNumber(
+            "SIZE", "Size (cells per side)",
             QgsProcessingParameterNumber.Integer, DEFAULT_SIZE, minValue=MIN_SIZE,
-            maxValue=MAX_SIZE))
+            maxValue=MAX_SIZE),
+            f"Cells of 10 m per side: {DEFAULT_SIZE} is {DEFAULT_SIZE / 100:g} km; 5000 "
+            "takes about 45 s and 1.6 GB of memory"))
+        self.addParameter(with_help(QgsProcessingParameterEnum(
+            "TRUTH", "True susceptibility", [name for _, name in TRUTHS],
+            defaultValue=[code for code, _ in TRUTHS].index(DEFAULT_TRUTH)),
+            "What the true landslide probability depends on: each pixel's own factor "
+            "values, or the terrain around it (which a patch model can see and a "
+            "single-pixel model cannot)"))
         add_outputs(self, values=[("FILES", list, "Files written"),
             ("LANDSLIDE_COUNT", float, "Landslides drawn"),
             ("TRUE_AUC", float, "AUC of the true probability"), ("SUMMARY", str, "Summary")])
@@ -47,13 +67,16 @@ class CreateSampleArea(LandslideAlgorithm):
         folder = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
         seed = self.parameterAsInt(parameters, "SEED", context)
         size = self.parameterAsInt(parameters, "SIZE", context)
-        feedback.pushInfo(f"Sample area: {size} x {size} cells, seed {seed}, into {folder}")
-        result = run_core(create_sample_area, feedback, folder, seed=seed, size=size)
+        truth = TRUTHS[self.parameterAsEnum(parameters, "TRUTH", context)][0]
+        feedback.pushInfo(f"Sample area: {size} x {size} cells, seed {seed}, true "
+                          f"susceptibility: {dict(TRUTHS)[truth]}, into {folder}")
+        result = run_core(create_sample_area, feedback, folder, seed=seed, size=size,
+                          truth=truth)
         files = result["files"]
         for key, path in files.items():
             feedback.pushInfo(f"  {key:18s} {path}")
-        summary = (f"{result['landslide_count']} landslides; AUC of the true probability "
-                   f"{result['true_auc']:.3f}")
+        summary = (f"{result['landslide_count']} landslides; true susceptibility: "
+                   f"{result['truth_name']}, its AUC {result['true_auc']:.3f}")
         feedback.pushInfo(summary)
         return {"OUTPUT_FOLDER": folder, "FILES": list(files.values()),
                 "LANDSLIDE_COUNT": result["landslide_count"],

@@ -1,6 +1,7 @@
 """landslide:deriveterrainfactors: slope and aspect classes from a DEM (core/terrain.py)."""
 
 from qgis.core import (
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -8,6 +9,7 @@ from qgis.core import (
 
 from ..core.terrain import ASPECT_CLASSES, FLAT_THRESHOLD, derive_terrain
 from .base import LandslideAlgorithm, run_core
+from .help_text import with_help
 from .outputs import push_warnings, raster_source
 
 
@@ -17,29 +19,32 @@ class DeriveTerrainFactors(LandslideAlgorithm):
     GROUP = "data"
     ICON = "terrain"
     HELP = (
-        "Derives two of the paper's landslide conditioning factors from a DEM: slope and "
-        "aspect (section 'Landslide conditioning factors'; elevation itself is the DEM).<br>"
-        "<b>DEM</b>: elevation raster, preferably in a projected CRS with metres (a "
-        "geographic DEM uses gdaldem's approximate 111120 m per degree, with a warning).<br>"
-        "<b>FLAT_THRESHOLD</b>: slope in degrees below which a cell is 'flat' "
-        f"(default {FLAT_THRESHOLD:g}).<br>"
-        "<b>OUTPUT_SLOPE</b>: slope in degrees (float32), GDAL's <i>gdaldem slope</i> "
-        "(Horn's method, edges computed), so it equals gdaldem and QGIS's Slope tool.<br>"
-        "<b>OUTPUT_ASPECT</b>: the paper's nine aspect classes as integer codes: "
+        "Derives two of the paper's conditioning factors from a DEM: slope and aspect "
+        "('Landslide conditioning factors'; elevation itself is the DEM). Add the slope as a "
+        "continuous factor and the aspect classes as a categorical factor in 'Align "
+        "factors'.")
+    NOTES = (
+        "The slope is GDAL's <i>gdaldem slope</i> (Horn's method, edges computed), equal to "
+        "QGIS's Slope tool. The aspect classes are 45° sectors centred on the directions: "
         + ", ".join(f"{value} = {name}" for value, name in enumerate(ASPECT_CLASSES))
-        + " (45° sectors centred on the directions; nodata 255), with the class names "
-        "and a colour table. Add it as a <i>categorical</i> factor in 'Align factors'.")
+        + " (nodata 255), with the class names and a colour table.")
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterRasterLayer("DEM", "DEM (elevation)"))
-        self.addParameter(QgsProcessingParameterNumber(
-            "FLAT_THRESHOLD", "Flat below this slope (degrees)",
-            QgsProcessingParameterNumber.Double, FLAT_THRESHOLD, minValue=0.0,
-            maxValue=90.0))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT_SLOPE", "Slope (degrees)"))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT_ASPECT", "Aspect classes"))
+        self.addParameter(with_help(
+            QgsProcessingParameterRasterLayer("DEM", "DEM (elevation)"),
+            "Elevation raster, best in a projected CRS in metres (a geographic DEM uses "
+            "111,120 m per degree, with a warning)"))
+        flat = QgsProcessingParameterNumber(
+            "FLAT_THRESHOLD", "Flat below (degrees)", QgsProcessingParameterNumber.Double,
+            FLAT_THRESHOLD, minValue=0.0, maxValue=90.0)
+        flat.setFlags(flat.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        flat.setMetadata({"widget_wrapper": {"decimals": 1}})
+        self.addParameter(with_help(flat, "Cells with a gentler slope get the aspect class "
+                                          "'flat'"))
+        self.addParameter(with_help(QgsProcessingParameterRasterDestination(
+            "OUTPUT_SLOPE", "Slope (degrees)"), "Slope in degrees (float32)"))
+        self.addParameter(with_help(QgsProcessingParameterRasterDestination(
+            "OUTPUT_ASPECT", "Aspect classes"), "The nine aspect classes as integer codes"))
 
     def process(self, parameters, context, feedback):
         dem = raster_source(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM")

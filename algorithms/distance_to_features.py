@@ -10,6 +10,7 @@ from qgis.core import (
 
 from ..core.distance import distance_to_features
 from .base import LandslideAlgorithm, run_core
+from .help_text import with_help
 from .outputs import OGR_FORMATS, push_warnings, raster_source
 
 
@@ -19,26 +20,26 @@ class DistanceToFeatures(LandslideAlgorithm):
     GROUP = "data"
     ICON = "distance"
     HELP = (
-        "Distance (in map units, usually metres) from every cell of a reference grid to "
-        "the nearest feature of a vector layer: the paper's distance from fault (DTF) and "
-        "distance from river (DTR) factors, or distance from roads.<br>"
-        "<b>INPUT</b>: lines, points or polygons (reprojected to the reference's CRS when "
-        "it differs; only selected features when 'selected features only' is ticked).<br>"
-        "<b>REFERENCE</b>: the raster whose grid (CRS, extent, cell size) the output takes, "
-        "usually the DEM; it must be in a projected CRS.<br>"
-        "<b>OUTPUT</b>: float32 distance raster. Features are burnt with GDAL's rasterize "
-        "(all touched cells) and distances computed by GDAL's proximity, from cell centre "
-        "to the centre of the nearest burnt cell; cells on a feature are 0. Features up to "
-        "half the grid's size outside its extent are taken into account.")
+        "Distance (in map units, usually metres) from every cell of a reference grid to the "
+        "nearest feature of a vector layer: the paper's distance from faults and distance "
+        "from rivers, or distance from roads.")
+    NOTES = (
+        "Features are burnt with GDAL's rasterize (all touched cells) and distances "
+        "measured by GDAL's proximity, from cell centre to the centre of the nearest burnt "
+        "cell; cells on a feature are 0. Features up to half the grid's size outside its "
+        "extent count.")
 
     def initAlgorithm(self, config=None):
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            "INPUT", "Features (faults, rivers, roads…)",
-            [QgsProcessing.TypeVectorAnyGeometry]))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "REFERENCE", "Reference raster (grid of the output)"))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            "OUTPUT", "Distance"))
+        self.addParameter(with_help(QgsProcessingParameterFeatureSource(
+            "INPUT", "Features", [QgsProcessing.TypeVectorAnyGeometry]),
+            "Lines, points or polygons (faults, rivers, roads), reprojected to the reference's "
+            "CRS when it differs; only the selected features when that box is ticked"))
+        self.addParameter(with_help(QgsProcessingParameterRasterLayer(
+            "REFERENCE", "Reference raster"),
+            "The grid of the output (CRS, extent, cell size), usually the DEM; it must be in "
+            "a projected CRS"))
+        self.addParameter(with_help(QgsProcessingParameterRasterDestination(
+            "OUTPUT", "Distance"), "Float32 raster of the distance in map units"))
 
     def process(self, parameters, context, feedback):
         path, layer_name = self.parameterAsCompatibleSourceLayerPathAndLayerName(

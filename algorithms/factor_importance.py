@@ -14,9 +14,10 @@ from qgis.core import (
 
 from ..core.importance import prepare_samples, ranked_rows, write_report
 from ..core.specs import ImportanceSpec, default_of
-from ..core.specs.factors import IMPORTANCE_SAMPLE_SIZE, ImportanceSamplingSpec
+from ..core.specs.factors import ImportanceSamplingSpec
 from .base import LandslideAlgorithm, run_core
 from .engine_runner import run_engine
+from .help_text import set_help
 from .inputs import add_inventory, inventory_source, stack_source
 from .outputs import add_outputs, push_warnings, write_table
 from .spec_parameters import add_spec_parameters, read_spec
@@ -29,26 +30,15 @@ class FactorImportance(LandslideAlgorithm):
     ICON = "importance"
     HELP = (
         "Rates how much each factor tells landslide from non-landslide pixels, the second "
-        "half of the paper's 'LCFs selection': random-forest Gini importance (mean "
-        "decrease in impurity; the importances sum to 1), and beside it permutation "
-        "importance, which is less biased towards factors with many distinct values.<br>"
-        "<b>STACK</b>: the factor stack from 'Align factors'.<br>"
-        "<b>INVENTORY</b>: landslides as polygons, points or a raster mask (non-zero cells); "
-        "reprojected to the stack when needed. A cell is a landslide when its centre is in "
-        "a polygon or a point falls in it.<br>"
-        f"<b>SAMPLE_SIZE</b>: at most this many landslide pixels (default "
-        f"{IMPORTANCE_SAMPLE_SIZE}; all when "
-        "fewer), and as many random valid non-landslide pixels.<br>"
-        "<b>SEED</b>: random seed of the draw, the split and the forest.<br>"
-        "<b>TREES</b> (advanced): trees in the forest (default "
-        f"{default_of(ImportanceSpec, 'trees')}).<br>"
-        "A quarter of the samples is held out: the forest (scikit-learn, run in the engine "
+        "half of the paper's 'LCFs selection': random-forest Gini importance (mean decrease "
+        "in impurity; the importances sum to 1), and beside it permutation importance, "
+        "which is less biased towards factors with many distinct values.")
+    NOTES = (
+        "A quarter of the samples is held out: the forest (scikit-learn, in the engine "
         "process) is fitted on the rest with out-of-bag scoring; permutation importance is "
-        f"the drop in held-out ROC AUC when a factor is shuffled "
-        f"({default_of(ImportanceSpec, 'repeats')} repeats).<br>"
-        "<b>OUTPUT_TABLE</b>: fields factor, gini, permutation, permutation_std.<br>"
-        "<b>OUTPUT_REPORT</b>: HTML report with sorted bar charts, the out-of-bag score and "
-        "the inputs and settings.")
+        "the drop of the held-out ROC AUC when a factor is shuffled "
+        f"({default_of(ImportanceSpec, 'repeats')} repeats). A cell is a landslide when "
+        "its centre is in a polygon or a point falls in it.")
 
     def initAlgorithm(self, config=None):
         add_spec_parameters(self, ImportanceSamplingSpec, ["STACK"])
@@ -58,6 +48,10 @@ class FactorImportance(LandslideAlgorithm):
         add_outputs(self, table=("OUTPUT_TABLE", "Importance table"), report="Importance report",
             values=[("OOB_SCORE", float, "Out-of-bag accuracy"),
             ("TEST_AUC", float, "Held-out AUC")])
+        set_help(self, {
+            "OUTPUT_TABLE": "One row per factor: factor, gini, permutation, permutation_std",
+            "OUTPUT_REPORT": "HTML report: sorted bar charts, the out-of-bag score, the "
+                             "inputs and settings"})
 
     def process(self, parameters, context, feedback):
         stack = stack_source(self, parameters, context)

@@ -4,8 +4,9 @@
 import numpy as np
 
 from ..core.collinearity import multicollinearity, write_report
-from ..core.specs.factors import VIF_SAMPLE_SIZE, CollinearitySpec
+from ..core.specs.factors import CollinearitySpec
 from .base import LandslideAlgorithm, run_core
+from .help_text import set_help
 from .inputs import stack_source
 from .outputs import add_outputs, push_warnings, write_table
 from .spec_parameters import add_spec_parameters, read_spec
@@ -17,25 +18,21 @@ class Multicollinearity(LandslideAlgorithm):
     GROUP = "data"
     ICON = "collinearity"
     HELP = (
-        "Checks the factors for multicollinearity, the first half of the paper's "
-        "'LCFs selection': the variance inflation factor VIF = 1 / (1 − R²) of each factor "
+        "Checks the factors for multicollinearity, the first half of the paper's 'LCFs "
+        "selection': the variance inflation factor VIF = 1 / (1 − R²) of each factor "
         "regressed on all the others (least squares with an intercept), and the tolerance "
         "TOL = 1 / VIF. VIF ≥ 10 (TOL ≤ 0.1) flags strong multicollinearity: drop one "
-        "factor of each correlated group.<br>"
-        "<b>STACK</b>: the factor stack from 'Align factors' (a plain multi-band GeoTIFF "
-        "works too; its bands are then named by number, with a warning).<br>"
-        f"<b>SAMPLE_SIZE</b>: valid pixels drawn at random (default {VIF_SAMPLE_SIZE}; 0 = all)."
-        "<br>"
-        "<b>SEED</b>: random seed of the draw.<br>"
-        "<b>OUTPUT_TABLE</b>: a table with fields factor, vif, tol, flag (ok / high / "
-        "constant).<br>"
-        "<b>OUTPUT_REPORT</b>: HTML report with VIF and TOL bar charts (thresholds marked), "
-        "the correlation matrix as a heat map, and the inputs and settings.")
+        "factor of each correlated group.")
 
     def initAlgorithm(self, config=None):
         add_spec_parameters(self, CollinearitySpec)
         add_outputs(self, table=("OUTPUT_TABLE", "VIF table"), report="Multicollinearity report",
             values=[("MAX_VIF", float, "Largest VIF")])
+        set_help(self, {
+            "OUTPUT_TABLE": "One row per factor: factor, vif, tol, flag (ok, high or "
+                            "constant)",
+            "OUTPUT_REPORT": "HTML report: VIF and TOL bar charts with the thresholds, the "
+                             "correlation matrix as a heat map, the inputs and settings"})
 
     def process(self, parameters, context, feedback):
         stack = stack_source(self, parameters, context)

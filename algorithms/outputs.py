@@ -27,6 +27,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
+from ..core.metric_names import METRICS_TABLE_COLUMNS, metrics_table_rows
 from ..core.specs.training import HTML_FILTER
 
 OGR_FORMATS = ["gpkg", "shp", "geojson", "json", "gml", "kml", "sqlite", "fgb", "tab"]
@@ -91,6 +92,15 @@ def write_table(algorithm, parameters, key, context, columns, rows):
             raise QgsProcessingException(f"Cannot write the table {key}: "
                                          f"{sink.lastError()}")
     return dest_id
+
+
+def write_metrics_table(algorithm, parameters, key, context, metrics):
+    """Write the metrics ``{code: value}`` to the table sink ``key``: fields
+    ``name`` (the display name, e.g. "Cohen's kappa"), ``value`` (rounded by the
+    rule of :mod:`..core.metric_names`) and ``metric`` (the code, e.g. ``kappa``,
+    for scripts). Returns the destination id, or None when skipped."""
+    return write_table(algorithm, parameters, key, context, METRICS_TABLE_COLUMNS,
+                       metrics_table_rows(metrics or {}))
 
 
 def _attribute(value, kind):

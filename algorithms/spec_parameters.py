@@ -17,6 +17,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMapLayer,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -26,7 +27,7 @@ from qgis.core import (
 
 from ..core.specs import default_of
 from ..core.specs.spec import LAYER_KINDS
-from .inputs import INVENTORY_TYPES
+from .inputs import AREA_TYPES, INVENTORY_TYPES
 
 
 def spec_fields(spec_class, keys=None):
@@ -60,6 +61,8 @@ def make_parameter(p, default):
     if p.optional:
         flags |= QgsProcessingParameterDefinition.FlagOptional
     definition.setFlags(flags)
+    if p.help:
+        definition.setHelp(p.help)  # the dialog's tooltip and the algorithm's help list
     return definition
 
 
@@ -78,6 +81,8 @@ def _with_range(definition, p):
         definition.setMinimum(p.minimum)
     if p.maximum is not None:
         definition.setMaximum(p.maximum)
+    if p.decimals is not None:  # the spin box shows 6.00, not 6.000000
+        definition.setMetadata({"widget_wrapper": {"decimals": p.decimals}})
     return definition
 
 
@@ -98,8 +103,11 @@ _BUILDERS = {
     "enum": _enum,
     "enum_multi": _enum,
     "string": lambda p, default: QgsProcessingParameterString(p.key, p.label, default or None),
-    "file": lambda p, default: QgsProcessingParameterFile(p.key, p.label,
-                                                          extension=p.file_filter),
+    "file": lambda p, default: QgsProcessingParameterFile(
+        p.key, p.label, **({"fileFilter": p.file_filter} if "(" in p.file_filter
+                           else {"extension": p.file_filter})),
+    "files": lambda p, default: QgsProcessingParameterMultipleLayers(p.key, p.label,
+                                                                     QgsProcessing.TypeFile),
     "file_dest": lambda p, default: QgsProcessingParameterFileDestination(
         p.key, p.label, p.file_filter),
     "folder_dest": lambda p, default: QgsProcessingParameterFolderDestination(p.key, p.label),
@@ -109,6 +117,7 @@ _BUILDERS = {
         p.key, p.label, [QgsProcessing.TypeVectorPoint]),
     "inventory": lambda p, default: QgsProcessingParameterMapLayer(p.key, p.label,
                                                                    types=INVENTORY_TYPES),
+    "area": lambda p, default: QgsProcessingParameterMapLayer(p.key, p.label, types=AREA_TYPES),
 }
 
 
@@ -138,6 +147,9 @@ def _read_value(algorithm, p, parameters, context):
         return [codes[i] for i in algorithm.parameterAsEnums(parameters, p.key, context)]
     if p.kind == "file":
         return algorithm.parameterAsFile(parameters, p.key, context)
+    if p.kind == "files":
+        return [path for path in algorithm.parameterAsFileList(parameters, p.key, context)
+                if path]  # QGIS gives [""] when none is chosen
     if p.kind == "file_dest":
         return algorithm.parameterAsFileOutput(parameters, p.key, context)
     if p.kind == "raster_dest":

@@ -103,6 +103,7 @@ def multicollinearity(stack, sample_size=SAMPLE_SIZE, seed=0, progress=no_progre
 def write_report(result, path, settings=None):
     """The HTML report of :func:`multicollinearity`: table, VIF and TOL bar charts with
     the thresholds, correlation heat map, inputs and settings."""
+    from .metric_names import format_number
     from .report import Report, bar_chart, heatmap
 
     names = result["factors"]
@@ -128,23 +129,26 @@ def write_report(result, path, settings=None):
         "in the paper.")
     if high:
         report.warning("Strong multicollinearity (or a constant factor): "
-                       + ", ".join(f"{names[i]} (VIF {vifs[i]:.3g})" for i in high)
+                       + ", ".join(f"{names[i]} (VIF {format_number(vifs[i], 'ratio')})"
+                                   for i in high)
                        + ". Consider removing one factor of each correlated group.")
     else:
         report.paragraph(f"No factor reaches VIF {VIF_THRESHOLD:g}: multicollinearity is "
-                         f"low (largest VIF {float(np.nanmax(vifs)):.3f}).")
+                         f"low (largest VIF {format_number(float(np.nanmax(vifs)), 'ratio')}).")
     rows = [[name, "categorical" if cat else "continuous", float(v), float(t), flag]
             for name, cat, v, t, flag in zip(names, result["categorical"], vifs, tol,
                                              flagged, strict=True)]
-    report.table(["factor", "type", "VIF", "TOL", "flag"], rows, title="VIF and tolerance",
-                 flagged=high)
+    report.table(["Factor", "Type", "VIF", "TOL", "Flag"], rows, title="VIF and tolerance",
+                 flagged=high, kinds=[None, None, "ratio", "score", None])
     report.figure(bar_chart(names, vifs, title="Variance inflation factor", xlabel="VIF",
                             threshold=VIF_THRESHOLD,
-                            threshold_label=f"VIF = {VIF_THRESHOLD:g}", flagged=high),
+                            threshold_label=f"VIF = {VIF_THRESHOLD:g}", flagged=high,
+                            kind="ratio"),
                   caption=f"VIF per factor; the dashed line marks VIF = {VIF_THRESHOLD:g}.")
     report.figure(bar_chart(names, tol, title="Tolerance", xlabel="TOL = 1 / VIF",
                             threshold=TOL_THRESHOLD,
-                            threshold_label=f"TOL = {TOL_THRESHOLD:g}", flagged=high),
+                            threshold_label=f"TOL = {TOL_THRESHOLD:g}", flagged=high,
+                            kind="score"),
                   caption=f"Tolerance per factor; the dashed line marks TOL = "
                           f"{TOL_THRESHOLD:g}.")
     report.figure(heatmap(result["correlation"], names, title="Pearson correlation",
@@ -153,5 +157,5 @@ def write_report(result, path, settings=None):
     report.table([""] + list(names),
                  [[name] + [float(v) for v in row]
                   for name, row in zip(names, result["correlation"], strict=True)],
-                 title="Correlation matrix", digits=3)
+                 title="Correlation matrix", kinds=[None] + ["score"] * len(names))
     return report.write(path)

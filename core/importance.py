@@ -96,16 +96,17 @@ def write_report(result, samples, path, stack="", inventory="", settings=None):
         "distinct values (continuous factors) and can be ≤ 0 for useless factors. "
         "Categorical factors enter with their class codes.")
     report.table(["factor", "Gini", "permutation (ΔAUC)", "permutation std"], rows,
-                 title="Importance, sorted by Gini", digits=4)
+                 title="Importance, sorted by Gini", kinds=[None, "score", "score", "score"])
     names = [row[0] for row in rows]
     report.figure(bar_chart(names, [row[1] for row in rows], title="Gini importance",
-                            xlabel="mean decrease in impurity (sums to 1)"),
+                            xlabel="mean decrease in impurity (sums to 1)", kind="score"),
                   caption="Gini importance, largest first.")
     order = sorted(range(len(rows)), key=lambda i: -rows[i][2])
     report.figure(bar_chart([names[i] for i in order], [rows[i][2] for i in order],
                             errors=[rows[i][3] for i in order],
                             title="Permutation importance (held-out samples)",
-                            xlabel="mean decrease in ROC AUC", colour="#2c7fb8"),
+                            xlabel="mean decrease in ROC AUC", colour="#2c7fb8",
+                            kind="score"),
                   caption="Permutation importance, largest first; bars show ± one "
                           "standard deviation over the repeats.")
     return report.write(path)

@@ -18,6 +18,7 @@ import math
 import numbers
 
 from .files import atomic_output
+from .metric_names import format_number
 
 _CSS = """
 body { font-family: "Segoe UI", "DejaVu Sans", Arial, sans-serif; margin: 1.5em;
@@ -58,7 +59,22 @@ def format_value(value, digits=6):
         return f"{value:.{digits}g}"
     if isinstance(value, list | tuple):
         return ", ".join(format_value(v, digits) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{humanise(k)}: {format_value(v, digits)}" for k, v in value.items())
     return str(value)
+
+
+def humanise(key):
+    """A readable label of a code name: ``"batch_size"`` -> ``"Batch size"``."""
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _cell(value, digits, kind):
+    """The text of a table cell: by the rounding rule of ``kind`` when given."""
+    if kind and isinstance(value, numbers.Number):
+        return format_number(value, kind)
+    return format_value(value, digits)
 
 
 class Report:
@@ -97,20 +113,25 @@ class Report:
                        for name, value in pairs)
         self._parts.append(f"<table>{rows}</table>")
 
-    def table(self, headers, rows, title=None, flagged=None, digits=6):
+    def table(self, headers, rows, title=None, flagged=None, digits=6, kinds=None):
         """A data table; numbers are right-aligned. ``flagged``: indexes of rows
-        to highlight (e.g. factors over a threshold)."""
+        to highlight (e.g. factors over a threshold). ``kinds``: per column, the
+        kind of number (:data:`.metric_names.DECIMALS`: ``"score"``, ``"percent"``,
+        ``"count"``…) whose rounding rule formats it; None (or a None entry): numbers
+        with ``digits`` significant digits."""
         flagged = set(flagged or [])
+        kinds = list(kinds or [])
         if title:
             self.heading(title)
         head = "".join(f"<th>{_text(h)}</th>" for h in headers)
         body = []
         for index, row in enumerate(rows):
             cells = []
-            for value in row:
+            for column, value in enumerate(row):
                 number = isinstance(value, numbers.Number) and not isinstance(value, bool)
                 css = ' class="num"' if number else ""
-                cells.append(f"<td{css}>{_text(format_value(value, digits))}</td>")
+                kind = kinds[column] if column < len(kinds) else None
+                cells.append(f"<td{css}>{_text(_cell(value, digits, kind))}</td>")
             css = ' class="flag"' if index in flagged else ""
             body.append(f"<tr{css}>{''.join(cells)}</tr>")
         self._parts.append(f"<table><thead><tr>{head}</tr></thead>"
@@ -150,14 +171,27 @@ class Report:
 
 def new_figure(width=6.4, height=4.0):
     """A matplotlib ``Figure`` rendered with Agg (no pyplot, no GUI backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)  # a canvas with a renderer: text extents can be measured
+    return fig
+
+
+def renderer_of(fig):
+    """Lay ``fig`` out (constrained layout included) and return its renderer, so that
+    ``artist.get_window_extent(renderer)`` gives the pixels the artist will cover."""
+    fig.draw_without_rendering()
+    return fig.canvas.get_renderer()
 
 
 def bar_chart(labels, values, title="", xlabel="", errors=None, threshold=None,
-              threshold_label=None, flagged=None, colour="#55753a", flag_colour="#d7301f"):
-    """Horizontal bars, top to bottom in the given order; an optional threshold line."""
+              threshold_label=None, flagged=None, colour="#55753a", flag_colour="#d7301f",
+              kind=None):
+    """Horizontal bars, top to bottom in the given order, each with its value (by the
+    rounding rule of ``kind`` when given); an optional threshold line labelled above
+    the axes. Value labels stay inside the axes and clear of the threshold line."""
     labels = [str(label) for label in labels]
     count = len(labels)
     fig = new_figure(6.4, max(2.2, 0.42 * count + 1.2))
@@ -172,23 +206,63 @@ def bar_chart(labels, values, title="", xlabel="", errors=None, threshold=None,
     axes.set_yticklabels(labels)
     spreads = [0.0] * count if errors is None else [
         float(e) if e is not None and math.isfinite(e) else 0.0 for e in errors]
-    for pos, value, raw, spread in zip(positions, shown, values, spreads, strict=True):
-        text = format_value(raw, 3)
-        axes.annotate(text, (max(value, 0.0) + spread, pos), xytext=(4, 0),
-                      textcoords="offset points", va="center", fontsize=8)
+    notes = [axes.annotate(format_number(raw, kind) if kind else format_value(raw, 3),
+                           (max(value, 0.0) + spread, pos), xytext=(4, 0),
+                           textcoords="offset points", va="center", fontsize=8)
+             for pos, value, raw, spread in zip(positions, shown, values, spreads, strict=True)]
+    right = max([v + e for v, e in zip(shown, spreads, strict=True)] + [0.0])
     if threshold is not None:
-        axes.axvline(threshold, color=flag_colour, linestyle="--", linewidth=1.2,
-                     label=threshold_label or f"threshold {threshold:g}")
-        axes.legend(loc="lower right", fontsize=8)
-        axes.set_xlim(left=min(0.0, min(shown)), right=max(max(shown), threshold) * 1.15)
-    else:
-        right = max(v + e for v, e in zip(shown, spreads, strict=True))
-        axes.set_xlim(left=min(0.0, min(shown) * 1.15), right=max(right, 0) * 1.2 or 1)
+        axes.axvline(threshold, color=flag_colour, linestyle="--", linewidth=1.2)
+        axes.annotate(threshold_label or f"threshold {threshold:g}", (threshold, 1.0),
+                      xycoords=axes.get_xaxis_transform(), xytext=(0, 3),
+                      textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                      color=flag_colour)
+        right = max(right, threshold)
+    axes.set_xlim(left=min(0.0, min(shown + [0.0]) * 1.15), right=right * 1.05 or 1)
     axes.set_xlabel(xlabel)
     if title:
-        axes.set_title(title)
+        axes.set_title(title, pad=14 if threshold is not None else 6)
     axes.grid(axis="x", alpha=0.3)
+    fit_value_labels(fig, axes, notes, threshold)
     return fig
+
+
+def fit_value_labels(fig, axes, notes, threshold=None, gap=3.0):
+    """Move the value labels ``notes`` (annotations right of their point) that would
+    cross the vertical line at ``threshold`` to just right of it, and widen the x axis
+    so that every label ends inside the axes. ``gap``: pixels kept clear."""
+    for _ in range(5):
+        renderer = renderer_of(fig)
+        moved = False
+        if threshold is not None:
+            line = axes.transData.transform((threshold, 0.0))[0]
+            for note in notes:
+                extent = note.get_window_extent(renderer)
+                if note.xy[0] < threshold and extent.x0 - gap < line < extent.x1 + gap:
+                    note.xy = (threshold, note.xy[1])
+                    moved = True
+        widened = _widen_for(axes, notes, renderer, gap)
+        if not (moved or widened):
+            return
+
+
+def _widen_for(axes, notes, renderer, gap):
+    """Raise the right x limit so every label in ``notes`` ends ``gap`` pixels inside."""
+    box = axes.get_window_extent(renderer)
+    left, right = axes.get_xlim()
+    needed = right
+    for note in notes:
+        extent = note.get_window_extent(renderer)
+        if extent.x1 <= box.x1 - gap:
+            continue
+        anchor = axes.transData.transform((note.xy[0], 0.0))[0]
+        width = extent.x1 - anchor + 2 * gap
+        if box.width > 2 * width:  # solve (x - left) / (R - left) * W + width = W for R
+            needed = max(needed, left + (note.xy[0] - left) * box.width / (box.width - width))
+    if needed > right:
+        axes.set_xlim(left, needed)
+        return True
+    return False
 
 
 def heatmap(matrix, labels, title="", vmin=-1.0, vmax=1.0, cmap="RdBu_r", colorbar_label=""):
@@ -209,7 +283,7 @@ def heatmap(matrix, labels, title="", vmin=-1.0, vmax=1.0, cmap="RdBu_r", colorb
         for i in range(count):
             for j in range(count):
                 value = matrix[i, j]
-                text = "–" if not np.isfinite(value) else f"{value:.2f}"
+                text = format_number(value, "score")
                 dark = np.isfinite(value) and abs(value) > 0.6 * max(abs(vmin), abs(vmax))
                 axes.text(j, i, text, ha="center", va="center", fontsize=8,
                           color="white" if dark else "black")

@@ -15,6 +15,13 @@ lithology effect + land-use effect)``. Landslide initiation cells are drawn
 with probability proportional to ``p`` (weighted sampling without
 replacement) and grown into small ellipses elongated downslope.
 
+TRUTH ``"context"`` replaces the continuous factors in that sum by what the
+terrain around a cell looks like (local relief within 150 m, flow convergence,
+distance to a slope break: :mod:`.synthetic_context`), which no single-pixel
+factor carries; the files are the same nine factors either way, so a patch
+model can see the context while a pixel model cannot. The truth used is
+recorded in the metadata and in the true-probability raster.
+
 Only numpy and GDAL/OGR are used. Everything is written into a hidden
 temporary folder inside the output folder and moved into place at the end,
 so a cancel or an error leaves nothing behind.
@@ -34,6 +41,7 @@ from .files import atomic_output, ensure_writable_dir
 from .progress import check_cancelled, never_cancelled, no_progress
 from .raster_io import GTIFF_OPTIONS, proximity, rasterize, write_raster, write_vector
 from .roc import auc
+from .synthetic_context import CONTEXT_COEFFICIENTS, CONTEXT_DESCRIPTION, context_factors
 from .synthetic_factors import (
     fault_curves,
     fault_features,
@@ -55,6 +63,9 @@ from .synthetic_terrain import (
 
 GENERATOR = "landslide_susceptibility.core.sample_area"
 FORMAT_VERSION = 1
+TRUTHS = (("pixel", "Pixel factors (each pixel's own values)"),
+          ("context", "Neighbourhood context (relief, convergence, slope breaks)"))
+DEFAULT_TRUTH = "pixel"
 MIN_SIZE, MAX_SIZE = 64, 8000  # 8000² needs about 4 GB; 20000² would not fit in 24 GB
 DEFAULT_SEED, DEFAULT_SIZE = 42, 400
 
@@ -73,15 +84,17 @@ FILE_NAMES = {
 
 
 def create_sample_area(output_folder, seed=DEFAULT_SEED, size=DEFAULT_SIZE, cell_size=10.0,
-                       progress=no_progress, is_cancelled=never_cancelled):
+                       truth=DEFAULT_TRUTH, progress=no_progress, is_cancelled=never_cancelled):
     """Write a synthetic study area into ``output_folder`` and describe it.
 
-    ``size`` x ``size`` cells of ``cell_size`` metres in EPSG:32617. Returns
-    ``{"files": {key: absolute path}, "crs", "size", "cell_size", "origin",
-    "geotransform", "landslide_count", "true_auc", "mean_probability",
-    "coefficients", "seed"}``; the same is saved as ``sample_area.json``.
+    ``size`` x ``size`` cells of ``cell_size`` metres in EPSG:32617; ``truth``
+    one of :data:`TRUTHS` (``"pixel"`` or ``"context"``). Returns ``{"files":
+    {key: absolute path}, "crs", "size", "cell_size", "origin", "geotransform",
+    "landslide_count", "true_auc", "mean_probability", "truth", "coefficients",
+    "seed"}``; the same is saved as ``sample_area.json``.
     """
     seed, size, cell_size = _validate(seed, size, cell_size)
+    truth = _validate_truth(truth)
     output_folder = os.path.abspath(str(output_folder))
     ensure_writable_dir(output_folder)
     _check_no_foreign_files(output_folder)
@@ -90,7 +103,7 @@ def create_sample_area(output_folder, seed=DEFAULT_SEED, size=DEFAULT_SIZE, cell
 
     work = tempfile.mkdtemp(prefix=".sample_area.partial.", dir=output_folder)
     try:
-        info = _build(work, seed, size, cell_size, progress, is_cancelled)
+        info = _build(work, seed, size, cell_size, truth, progress, is_cancelled)
         check_cancelled(is_cancelled)
         files = {}
         for key, name in FILE_NAMES.items():
@@ -133,6 +146,13 @@ def _validate(seed, size, cell_size):
     return seed_int, size_int, cell
 
 
+def _validate_truth(truth):
+    codes = [code for code, _ in TRUTHS]
+    if truth not in codes:
+        raise InputError(f"TRUTH must be one of {', '.join(codes)}, got {truth!r}.")
+    return truth
+
+
 def _check_no_foreign_files(folder):
     """Refuse to replace files of ours' names that an earlier sample area did not write."""
     ours = set()
@@ -155,7 +175,7 @@ def _check_no_foreign_files(folder):
 # ---------------------------------------------------------------- the build
 
 
-def _build(work, seed, size, cell, progress, is_cancelled):
+def _build(work, seed, size, cell, truth, progress, is_cancelled):
     rng = np.random.default_rng(seed)
     gt = (ORIGIN[0], cell, 0.0, ORIGIN[1], 0.0, -cell)
 
@@ -181,12 +201,16 @@ def _build(work, seed, size, cell, progress, is_cancelled):
                "precipitation": precip_main, "elevation": dem,
                "aspect": aspect_factor(aspect)}
     del dist_fault, ndvi_main, precip_main
-    probability, truth = _make_truth(work, factors, lith, lith_names, classes, gt)
+    if truth == "context":  # the terrain around each cell in place of its factors
+        del factors
+        factors = context_factors(dem, slope, gt)
+        step(74)
+    probability, model = _make_truth(work, truth, factors, lith, lith_names, classes, gt)
     del factors, lith
     step(80)
     slides = _make_landslides(work, rng, probability, aspect, gt, is_cancelled)
     step(92)
-    info = _describe(work, seed, gt, probability, len(slides), truth)
+    info = _describe(work, seed, gt, probability, len(slides), model)
     _write_metadata(work, info)
     return info
 
@@ -265,12 +289,24 @@ def _make_precipitation(work, rng, dem, gt):
     return main
 
 
-def _make_truth(work, factors, lith, lith_names, classes, gt):
-    """Writes the true probability; returns it and the description of the true model."""
-    probability, b0, standardisation = true_probability(factors, lith, lith_names, classes)
-    write_raster(os.path.join(work, FILE_NAMES["true_probability"]), probability, gt, CRS,
-                 nodata=NODATA)
-    return probability, describe_truth(b0, standardisation, lith_names)
+def _make_truth(work, truth, factors, lith, lith_names, classes, gt):
+    """Writes the true probability (the truth named in its metadata); returns it and
+    the description of the true model."""
+    coefficients = CONTEXT_COEFFICIENTS if truth == "context" else None
+    probability, b0, standardisation = true_probability(factors, lith, lith_names, classes,
+                                                        coefficients)
+    path = os.path.join(work, FILE_NAMES["true_probability"])
+    write_raster(path, probability, gt, CRS, nodata=NODATA,
+                 band_names=[f"true_probability ({truth} truth)"])
+    dataset = gdal.Open(path, gdal.GA_Update)  # in the hidden work folder: still atomic
+    dataset.SetMetadataItem("TRUTH", truth)
+    dataset.SetMetadataItem("TRUTH_NAME", dict(TRUTHS)[truth])
+    dataset = None
+    model = {"truth": truth, "truth_name": dict(TRUTHS)[truth],
+             **describe_truth(b0, standardisation, lith_names, coefficients)}
+    if truth == "context":
+        model["context_variables"] = dict(CONTEXT_DESCRIPTION)
+    return probability, model
 
 
 def _make_landslides(work, rng, probability, aspect, gt, is_cancelled):

@@ -35,17 +35,18 @@ def aspect_factor(aspect):
                     0.0).astype(np.float32)
 
 
-def true_probability(factors, lith, lith_names, landuse):
+def true_probability(factors, lith, lith_names, landuse, coefficients=None):
     """The true landslide probability (float32) of each cell.
 
-    ``factors``: the continuous factors named as in :data:`COEFFICIENTS`;
+    ``factors``: the continuous variables named as in ``coefficients`` (by
+    default :data:`COEFFICIENTS`, the pixel truth's);
     ``lith``: lithology units (1-based, named by ``lith_names``); ``landuse``:
     land-use classes. Returns ``(probability, b0, standardisation)``, the
     last ``{factor: {"mean", "std"}}``.
     """
     eta = np.zeros(landuse.shape, dtype=np.float32)
     standardisation = {}
-    for name, coefficient in COEFFICIENTS.items():
+    for name, coefficient in (coefficients or COEFFICIENTS).items():
         values = factors[name]
         mean, std = float(values.mean(dtype=np.float64)), float(values.std(dtype=np.float64))
         standardisation[name] = {"mean": mean, "std": std}
@@ -79,11 +80,11 @@ def solve_intercept(eta, target):
     return round((low + high) / 2, 6)
 
 
-def describe_truth(b0, standardisation, lith_names):
+def describe_truth(b0, standardisation, lith_names, coefficients=None):
     """The true model as saved in the metadata (coefficients, standardisation, classes)."""
     return {
         "coefficients": {
-            "intercept": b0, **COEFFICIENTS,
+            "intercept": b0, **(coefficients or COEFFICIENTS),
             "lithology": {name: LITHOLOGY_EFFECTS[name] for name in lith_names},
             "landuse": {LANDUSE_CLASSES[c]: LANDUSE_EFFECTS[LANDUSE_CLASSES[c]]
                         for c in sorted(LANDUSE_CLASSES)}},

@@ -114,5 +114,5 @@ ENTRIES = [
     ("compare", "Compare all six architectures…", "compare", False, open_compare_workflow),
     ("toolbox", "Algorithms in the Processing Toolbox", "align", False, show_toolbox),
     ("engine", "Check engine…", "engine", True, check_engine),
-    ("help", "Help", "evaluate", False, open_help),
+    ("help", "Help", "help", False, open_help),
 ]

@@ -120,7 +120,7 @@ def test_damaged_model_card_is_a_message(run_alg, trained, small_stack, small_sa
         else:
             _evaluate(run_alg, model, small_stack, small_samples, tmp_path)
     message = str(raised.value)
-    assert f"Trained model (.keras) '{model}' {DAMAGED}" in message
+    assert f"Trained model (.keras or .skops) '{model}' {DAMAGED}" in message
     assert detail in message and "train it again" in message
     assert "Traceback" not in message and not (tmp_path / "p.tif").exists()
 

@@ -211,10 +211,13 @@ def test_batch_dialog_loads_styled_classes(provider, qgis_iface, three_probabili
         loaded = {layer.source(): layer for layer in project.mapLayers().values()}
         for path in classes:
             layer = loaded[path]
+            # named after its file, not three layers called "Susceptibility classes"
+            assert layer.name() == os.path.splitext(os.path.basename(path))[0]
             renderer = layer.renderer()
             assert isinstance(renderer, QgsPalettedRasterRenderer), path
             assert [c.label for c in renderer.classes()] == [
-                "Very low", "Low", "Moderate", "High", "Very high"]
+                "Very low (≤ 0.2)", "Low (0.2 – 0.4)", "Moderate (0.4 – 0.6)",
+                "High (0.6 – 0.8)", "Very high (> 0.8)"]
         from processing.core.ProcessingResults import resultsList
 
         names = [result.name for result in resultsList.getResults()]

@@ -342,7 +342,9 @@ def _assert_classes_style(renderer, kind):
     assert isinstance(renderer, kind)
     classes = renderer.classes()
     assert [c.value for c in classes] == [1, 2, 3, 4, 5]
-    assert [c.label for c in classes] == list(CLASS_NAMES)
+    labels = [c.label for c in classes]  # 'Very low (≤ 0.2)': the name, then its range
+    assert [label.split(' (')[0] for label in labels] == list(CLASS_NAMES)
+    assert all('(' in label for label in labels)
     assert [c.color.name() for c in classes] == list(CLASS_COLOURS)
 
 

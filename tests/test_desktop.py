@@ -53,7 +53,7 @@ def test_desktop_screenshot_of_the_five_classes(run_alg, sample_area, tmp_path):
     toolbox = [line.strip() for line in status["toolbox"]]
     assert toolbox[0] == "Landslide susceptibility"
     assert {"0 · Workflows", "Susceptibility workflow (factors to classes)",
-            "4 · Susceptibility maps", "Classify susceptibility", "Check engine"} <= \
+            "4 · Susceptibility maps", "4.2 Classify susceptibility", "Check engine"} <= \
         set(toolbox)
     assert set(status["layers"]) == {"Susceptibility classes", "Landslide inventory"}
     for name in ("qgis_canvas.png", "qgis_window.png"):

@@ -57,7 +57,7 @@ def no_dropout(name):
 
 # --- registry (no TensorFlow) ------------------------------------------------
 def test_registry_lists_the_paper_models_in_order():
-    assert available_models() == PAPER_ORDER
+    assert available_models("network") == PAPER_ORDER  # the classical models follow
     for name in PAPER_ORDER:
         module, display, defaults, description = MODELS[name]
         assert module == name and display and description

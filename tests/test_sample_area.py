@@ -293,3 +293,140 @@ def test_large_area_time_and_memory(tmp_path):
     assert result["peak_mb"] < 2000
     assert result["landslides"] >= 1000
     assert result["auc"] > 0.8
+
+
+# ---------------------------------------------------------------- the context truth
+
+
+@pytest.fixture(scope="module")
+def context_area(tmp_path_factory):
+    """The area of ``area`` (same seed and size) under the neighbourhood-context truth."""
+    return create_sample_area(str(tmp_path_factory.mktemp("context")), seed=5, size=SIZE,
+                              truth="context")
+
+
+def test_context_truth_same_factors_other_truth_recorded(area, context_area):
+    for key in ("dem", "landuse", "ndvi", "precipitation"):
+        assert np.array_equal(read_raster(area["files"][key])[0],
+                              read_raster(context_area["files"][key])[0]), key
+    for key in ("rivers", "faults", "lithology"):
+        assert _features(area["files"][key]) == _features(context_area["files"][key]), key
+    pixel = read_raster(area["files"]["true_probability"])[0]
+    context = read_raster(context_area["files"]["true_probability"])[0]
+    assert np.corrcoef(pixel.ravel(), context.ravel())[0, 1] < 0.9
+    assert 0.005 < context.mean() < 0.05 and 0 < context.min() and context.max() < 1
+    assert area["truth"] == "pixel" and context_area["truth"] == "context"
+    with open(context_area["files"]["metadata"], encoding="utf-8") as handle:
+        meta = json.load(handle)
+    assert meta["truth"] == "context"
+    assert set(meta["context_variables"]) <= set(meta["coefficients"])
+    assert "slope" not in meta["coefficients"]
+    dataset = gdal.Open(context_area["files"]["true_probability"])
+    assert dataset.GetMetadataItem("TRUTH") == "context"
+    assert "context" in dataset.GetRasterBand(1).GetDescription()
+    assert gdal.Open(area["files"]["true_probability"]).GetMetadataItem("TRUTH") == "pixel"
+    assert context_area["true_auc"] > 0.75  # the landslides follow it
+
+
+def test_context_truth_is_deterministic_for_a_seed(tmp_path, context_area):
+    again = create_sample_area(str(tmp_path), seed=5, size=SIZE, truth="context")
+    for key in ("true_probability", "dem"):
+        assert np.array_equal(read_raster(context_area["files"][key])[0],
+                              read_raster(again["files"][key])[0]), key
+    assert _features(context_area["files"]["landslides"]) == \
+        _features(again["files"]["landslides"])
+    assert again["coefficients"] == context_area["coefficients"]
+
+
+def test_bad_truth_raises(tmp_path):
+    with pytest.raises(InputError, match="TRUTH"):
+        create_sample_area(str(tmp_path), size=64, truth="patch")
+    assert os.listdir(tmp_path) == []
+
+
+def _pixel_factors(info):
+    """The nine factors on the main grid, as a user would align them (continuous ones
+    as a dict, lithology and land use one-hot)."""
+    from landslide_susceptibility.core.raster_io import proximity
+    from landslide_susceptibility.core.synthetic_terrain import slope_aspect
+
+    files, gt, crs = info["files"], tuple(info["geotransform"]), info["crs"]
+    shape = (SIZE, SIZE)
+    dem = read_raster(files["dem"])[0].astype(np.float32)
+    slope, aspect = slope_aspect(dem, gt)
+    bounds = (gt[0], gt[3] - SIZE * gt[1], gt[0] + SIZE * gt[1], gt[3])
+
+    def warped(path):
+        return gdal.Warp("", path, format="MEM", outputBounds=bounds, width=SIZE, height=SIZE,
+                         dstSRS=crs, resampleAlg="bilinear").ReadAsArray().astype(np.float32)
+
+    def distance(path):
+        return proximity(rasterize(path, shape, gt, crs, all_touched=True), gt, crs)
+
+    continuous = {"elevation": dem, "slope": slope, "aspect": np.where(
+        aspect >= 0, np.cos(np.radians(aspect - 200)), 0).astype(np.float32),
+        "rivers": distance(files["rivers"]), "faults": distance(files["faults"]),
+        "ndvi": warped(files["ndvi"]), "precipitation": warped(files["precipitation"])}
+    classes = [rasterize(files["lithology"], shape, gt, crs, attribute="unit"),
+               read_raster(files["landuse"])[0]]
+    one_hot = [(c == value).astype(np.float32) for c in classes for value in np.unique(c)]
+    return continuous, one_hot
+
+
+def _window_statistics(values, radius):
+    """Mean and standard deviation over the (2 radius + 1) square window, edges
+    replicated (summed-area tables)."""
+    width = 2 * radius + 1
+    padded = np.pad(values.astype(np.float64), radius, mode="edge")
+    padded -= padded.mean()
+
+    def window_mean(a):
+        table = np.pad(a.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        return (table[width:, width:] - table[:-width, width:] - table[width:, :-width]
+                + table[:-width, :-width]) / width ** 2
+
+    mean = window_mean(padded)
+    return mean, np.sqrt(np.maximum(window_mean(padded * padded) - mean * mean, 0))
+
+
+def _expected_auc(columns, probability):
+    """Held-out AUC (a random half of the cells) of a logistic regression on ``columns``
+    against labels drawn from ``probability``: each cell counts as a landslide with
+    weight p and as none with weight 1 - p, the expectation over all draws."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.stack([c.ravel() for c in columns], axis=1)
+    p = probability.ravel().astype(np.float64)
+    half = np.random.default_rng(0).random(p.size) < 0.5
+
+    def doubled(rows):
+        return (np.r_[x[rows], x[rows]], np.r_[np.ones(rows.sum()), np.zeros(rows.sum())],
+                np.r_[p[rows], 1 - p[rows]])
+
+    (x_fit, y_fit, w_fit), (x_test, y_test, w_test) = doubled(half), doubled(~half)
+    scaler = StandardScaler().fit(x_fit)
+    model = LogisticRegression(solver="newton-cholesky", max_iter=100)
+    model.fit(scaler.transform(x_fit), y_fit, sample_weight=w_fit)
+    return roc_auc_score(y_test, model.decision_function(scaler.transform(x_test)),
+                         sample_weight=w_test)
+
+
+def test_context_truth_is_not_recoverable_from_pixel_factors(area, context_area):
+    """Under the context truth a logistic regression on the centre pixel's factors
+    falls clearly behind one that also sees window statistics (mean and sd within
+    150 m); under the pixel truth the windows add nothing."""
+    scores = {}
+    for name, info in (("pixel", area), ("context", context_area)):
+        continuous, one_hot = _pixel_factors(info)
+        centre = list(continuous.values()) + one_hot
+        windows = [s for v in continuous.values() for s in _window_statistics(v, 15)]
+        probability = read_raster(info["files"]["true_probability"])[0]
+        scores[name] = (_expected_auc(centre, probability),
+                        _expected_auc(centre + windows, probability))
+    print(scores)
+    pixel_model, window_model = scores["context"]
+    assert window_model - pixel_model > 0.03
+    assert abs(scores["pixel"][1] - scores["pixel"][0]) < 0.01
+    assert scores["pixel"][0] > 0.9

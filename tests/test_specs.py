@@ -30,6 +30,7 @@ EXAMPLES = {
     "evaluate": {"model": "m.keras", "stack": "s.tif", "samples": "p.gpkg", "split": "all"},
     "predict": {"model": "m.keras", "stack": "s.tif", "output": "o.tif", "stride": 2},
     "classify": {"sample": "v.npz", "method": "quantile"},
+    "explain": {"model": "m.keras", "stack": "s.tif", "samples": "p.gpkg", "repeats": 3},
     "importance": {"samples": "v.npz", "trees": 30},
     "selftest": {"duration": 0.5, "fail": "boom"},
     "check": {},
@@ -69,7 +70,7 @@ def test_results_keep_their_shape_when_cancelled():
     (TrainSpec, {"model": "lenet"}, "Model: 'lenet' is not one of: cnn = CNN"),
     (TrainSpec, {"output_model": "m.h5"}, "must be a .keras file"),
     (TrainSpec, {"learning_rate": float("nan")}, "Learning rate must be a finite number"),
-    (PredictSpec, {"stride": 0}, "Stride (1 = every pixel"),
+    (PredictSpec, {"stride": 0}, "Stride must be at least 1"),
     (EvaluateSpec, {"split": "holdout"}, "Split: 'holdout' is not one of: test = Test;"),
     (CompareSpec, {"models": []}, "Models: choose at least one of CNN"),
 ])

@@ -1,7 +1,11 @@
-"""The workflow models shipped with the provider (resources/models/*.model3):
-registration, help, up-to-date generated files, runs from qgis_process.bin and
-as the graphical modeler runs a model file, styled outputs; and bad input (an
-inventory in another CRS, a model file from a newer plugin version)."""
+"""The workflows: ``landslide:susceptibilityworkflow`` (a Python algorithm that
+runs the provider's steps with the factors the user has) and the models shipped
+with the provider (resources/models/*.model3: the paper's nine-factor layout to
+edit in the graphical modeler, and the comparison of the six architectures):
+parameters, registration, help, the modeler's view, up-to-date generated
+files, runs from qgis_process.bin and through Processing with styled outputs;
+and bad input (an inventory in another CRS, a model file from a newer plugin
+version)."""
 
 import filecmp
 import json
@@ -20,14 +24,41 @@ from landslide_susceptibility.core.stack import read_stack_info
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(REPO, "resources", "models")
 WORKFLOW = "landslide:susceptibilityworkflow"
+PAPER = "landslide:paperworkflow"
 COMPARE = "landslide:compareworkflow"
 FACTORS = ["dem", "slope", "distance_to_faults", "distance_to_rivers", "precipitation", "ndvi",
            "aspect", "lithology", "landuse"]
 TINY = {"MODEL": 5, "PATCH_SIZE": 16, "SAMPLES_PER_CLASS": 60, "EPOCHS": 1, "SEED": 0,
         "SPLIT_METHOD": 0}
+# The Python workflow's outputs, in the order it writes them.
+WORKFLOW_OUTPUTS = [
+    ("OUTPUT_STACK", "Factor stack"), ("OUTPUT_VIF_REPORT", "Multicollinearity report"),
+    ("OUTPUT_IMPORTANCE_REPORT", "Factor importance report"), ("OUTPUT_SAMPLES", "Samples"),
+    ("OUTPUT_MODEL", "Trained model"), ("OUTPUT_METRICS", "Test metrics"),
+    ("OUTPUT_TRAINING_REPORT", "Training report"),
+    ("OUTPUT_PROBABILITY", "Susceptibility (probability)"),
+    ("OUTPUT_CLASSES", "Susceptibility classes"), ("OUTPUT_CLASS_TABLE", "Class statistics"),
+    ("OUTPUT_CLASS_REPORT", "Classification report")]
+FACTOR_INPUTS = ["DISTANCE_LAYERS", "CONTINUOUS_FACTORS", "CATEGORICAL_FACTORS", "LITHOLOGY",
+                 "LITHOLOGY_FIELD", "LITHOLOGY_CELL_SIZE"]
+# The settings the workflow shares with its steps: (key, step).
+STEP_SETTINGS = [("INVENTORY", "landslide:buildsamples"), ("MODEL", "landslide:trainmodel"),
+                 ("PATCH_SIZE", "landslide:buildsamples"),
+                 ("SAMPLES_PER_CLASS", "landslide:buildsamples"),
+                 ("SPLIT_METHOD", "landslide:buildsamples"),
+                 ("BLOCK_SIZE", "landslide:buildsamples"), ("EPOCHS", "landslide:trainmodel"),
+                 ("SEED", "landslide:trainmodel"), ("OUTPUT_MODEL", "landslide:trainmodel")]
+# The paper's model: outputs named for people, sorted as the steps run
+# (QGIS orders a model's outputs by "<step id>:<output name>").
+PAPER_OUTPUTS = ["2_ALIGN:Factor stack", "3_VIF:Multicollinearity report",
+                 "4_IMPORTANCE:Factor importance report", "5_SAMPLES:Samples",
+                 "6_TRAIN:Test metrics", "6_TRAIN:Trained model", "6_TRAIN:Training report",
+                 "7_PREDICT:Susceptibility (probability)", "8_CLASSIFY:Class statistics",
+                 "8_CLASSIFY:Classification report", "8_CLASSIFY:Susceptibility classes"]
 
 
 def _inputs(files, inventory=None):
+    """The paper model's inputs: the nine factors of the sample area."""
     return {"DEM": files["dem"], "FAULTS": files["faults"], "RIVERS": files["rivers"],
             "LITHOLOGY": files["lithology"], "LITHOLOGY_FIELD": "unit",
             "LITHOLOGY_CELL_SIZE": 10.0, "LANDUSE": files["landuse"], "NDVI": files["ndvi"],
@@ -55,37 +86,187 @@ def _check_classes(path):
     assert values <= {1, 2, 3, 4, 5} and len(values) >= 3, values
 
 
-# -- registration, help, files --------------------------------------------------
-def test_models_are_registered_under_the_provider(provider):
+def _registry():
     from qgis.core import QgsApplication
 
-    registry = QgsApplication.processingRegistry()
-    for algorithm_id, name in ((WORKFLOW, "Susceptibility workflow (factors to classes)"),
-                               (COMPARE, "Compare all six architectures (workflow)")):
+    return QgsApplication.processingRegistry()
+
+
+def _optional(definition):
+    from qgis.core import QgsProcessingParameterDefinition
+
+    return bool(definition.flags() & QgsProcessingParameterDefinition.FlagOptional)
+
+
+# -- the Python workflow: parameters ---------------------------------------------
+def test_workflow_takes_the_factors_the_user_has(provider):
+    """Only the DEM and the inventory are required; any number of distance
+    layers, continuous and categorical rasters; lithology polygons optional."""
+    from qgis.core import (
+        QgsProcessing,
+        QgsProcessingModelAlgorithm,
+        QgsProcessingParameterMultipleLayers,
+    )
+
+    workflow = _registry().algorithmById(WORKFLOW)
+    assert workflow is not None and not isinstance(workflow, QgsProcessingModelAlgorithm)
+    assert workflow.displayName() == "Susceptibility workflow (factors to classes)"
+    assert workflow.group() == "0 · Workflows" and workflow.groupId() == "workflows"
+    inputs = [d for d in workflow.parameterDefinitions() if not d.isDestination()]
+    required = {d.name() for d in inputs if not _optional(d) and d.defaultValue() is None}
+    assert required == {"DEM", "INVENTORY"}
+    for key in FACTOR_INPUTS:
+        assert _optional(workflow.parameterDefinition(key)), key
+    layer_types = {key: workflow.parameterDefinition(key).layerType()
+                   for key in FACTOR_INPUTS[:3]}
+    assert layer_types == {"DISTANCE_LAYERS": QgsProcessing.TypeVectorAnyGeometry,
+                           "CONTINUOUS_FACTORS": QgsProcessing.TypeRaster,
+                           "CATEGORICAL_FACTORS": QgsProcessing.TypeRaster}
+    assert all(isinstance(workflow.parameterDefinition(key),
+                          QgsProcessingParameterMultipleLayers) for key in layer_types)
+    assert workflow.parameterDefinition("LITHOLOGY_FIELD").parentLayerParameterName() == \
+        "LITHOLOGY"
+    for definition in inputs[:len(FACTOR_INPUTS) + 1]:  # DEM and the factors
+        assert definition.help(), definition.name()
+    assert os.path.isfile(workflow.svgIconPath()) and not workflow.icon().isNull()
+
+
+def test_workflow_settings_are_the_steps_own(provider):
+    """Label, default, range and choices of each setting come from the step that
+    uses it (one definition)."""
+    from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
+
+    workflow = _registry().algorithmById(WORKFLOW)
+    for key, step_id in STEP_SETTINGS:
+        mine = workflow.parameterDefinition(key)
+        theirs = _registry().algorithmById(step_id).parameterDefinition(key)
+        assert (mine.type(), mine.description(), mine.defaultValue()) == \
+            (theirs.type(), theirs.description(), theirs.defaultValue()), key
+        if isinstance(theirs, QgsProcessingParameterEnum):
+            assert mine.options() == theirs.options(), key
+        if isinstance(theirs, QgsProcessingParameterNumber):
+            assert (mine.minimum(), mine.maximum()) == (theirs.minimum(), theirs.maximum())
+    # the trained model is never silently temporary: Train's visible default
+    assert "TEMPORARY" not in str(workflow.parameterDefinition("OUTPUT_MODEL").defaultValue())
+
+
+def test_workflow_outputs_in_order_named_for_people(provider):
+    workflow = _registry().algorithmById(WORKFLOW)
+    outputs = workflow.destinationParameterDefinitions()
+    assert [(d.name(), d.description()) for d in outputs] == WORKFLOW_OUTPUTS
+    # only the factor selection reports may be skipped (their steps are then skipped)
+    assert [d.name() for d in outputs if _optional(d)] == ["OUTPUT_VIF_REPORT",
+                                                          "OUTPUT_IMPORTANCE_REPORT"]
+    assert all(d.help() for d in outputs)
+    assert [o.name() for o in workflow.outputDefinitions()][:len(outputs)] == \
+        [key for key, _label in WORKFLOW_OUTPUTS]
+
+
+def test_workflow_checks_its_inputs_before_any_step(run_alg, sample_area, tmp_path):
+    """Lithology polygons without their class field: a clear error, nothing run."""
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    files = sample_area["files"]
+    feedback = QgsProcessingFeedback()
+    with pytest.raises(QgsProcessingException, match=r"Lithology class field"):
+        run_alg(WORKFLOW, {"DEM": files["dem"], "INVENTORY": files["landslides"],
+                           "LITHOLOGY": files["lithology"],
+                           "OUTPUT_STACK": str(tmp_path / "stack.tif")}, feedback=feedback)
+    assert "Step 1" not in feedback.textLog() and not os.listdir(tmp_path)
+
+
+def test_steps_name_themselves_in_errors_progress_and_cancel(provider, sample_area):
+    """The step runner: progress across steps, an error names the failed step, a
+    cancel stops before the next step."""
+    from qgis.core import (
+        QgsProcessingContext,
+        QgsProcessingException,
+        QgsProcessingFeedback,
+    )
+
+    from landslide_susceptibility.algorithms.workflow_steps import StepRunner
+    from landslide_susceptibility.core.errors import CancelledError
+
+    feedback = QgsProcessingFeedback()
+    runner = StepRunner(3, QgsProcessingContext(), feedback)
+    runner.run("landslide:deriveterrainfactors", {
+        "DEM": sample_area["files"]["dem"], "OUTPUT_SLOPE": "TEMPORARY_OUTPUT",
+        "OUTPUT_ASPECT": "TEMPORARY_OUTPUT"}, "Derive slope and aspect",
+        keep={"SLOPE": "OUTPUT_SLOPE"})
+    assert os.path.exists(runner.results["SLOPE"])
+    assert feedback.progress() == pytest.approx(100 / 3, abs=0.5)
+    with pytest.raises(QgsProcessingException, match=r"Step 2 of 3 \(Distance to roads\) "
+                                                     r"failed: .*REFERENCE"):
+        runner.run("landslide:distancetofeatures", {
+            "INPUT": sample_area["files"]["faults"], "REFERENCE": "/nowhere/dem.tif",
+            "OUTPUT": "TEMPORARY_OUTPUT"}, "Distance to roads")
+    feedback.cancel()
+    with pytest.raises(CancelledError, match=r"before step 2 of 3 \(Align\)"):
+        runner.run("landslide:alignfactors", {}, "Align")
+
+
+def test_workflow_cancel_keeps_what_was_written(run_alg, sample_area, tmp_path):
+    """Cancel during a step: the workflow stops there, says so and returns the
+    outputs written so far with CANCELLED = true (no engine step is reached)."""
+    from qgis.core import QgsProcessingFeedback
+
+    class CancelAtSamples(QgsProcessingFeedback):
+        def pushInfo(self, info):
+            super().pushInfo(info)
+            if "Build landslide samples" in info:
+                self.cancel()
+
+    files = sample_area["files"]
+    feedback = CancelAtSamples()
+    results = run_alg(WORKFLOW, {
+        "DEM": files["dem"], "DISTANCE_LAYERS": [files["rivers"]],
+        "INVENTORY": files["landslides"], "OUTPUT_STACK": str(tmp_path / "stack.tif"),
+        "OUTPUT_SAMPLES": str(tmp_path / "samples.gpkg")}, feedback=feedback)
+    assert results["CANCELLED"] is True
+    assert results["OUTPUT_STACK"] == str(tmp_path / "stack.tif")
+    assert read_stack_info(results["OUTPUT_STACK"]).names == [
+        "elevation", "slope", "distance_to_rivers", "aspect"]
+    assert "OUTPUT_SAMPLES" not in results and not os.path.exists(tmp_path / "samples.gpkg")
+    assert "Workflow cancelled during step 4 of 7 (Build landslide samples). " \
+           "Kept: Factor stack." in feedback.textLog()
+
+
+def test_factor_names_from_layer_names():
+    from landslide_susceptibility.algorithms.workflow_steps import factor_name
+
+    assert factor_name("Faults", "distance_to_") == "distance_to_faults"
+    assert factor_name("Main roads (OSM 2023)", "distance_to_") == \
+        "distance_to_main_roads_osm_2023"
+    assert factor_name("---") == "layer"
+
+
+# -- the models: registration, help, files ------------------------------------------
+def test_models_are_registered_under_the_provider(provider):
+    registry = _registry()
+    for algorithm_id, name in (
+            (PAPER, "Susceptibility workflow (paper's nine factors, editable model)"),
+            (COMPARE, "Compare all six architectures (workflow)")):
         model = registry.algorithmById(algorithm_id)
         assert model is not None, algorithm_id
         assert model.provider().id() == "landslide"
         assert model.displayName() == name
         assert model.group() == "0 · Workflows" and model.groupId() == "workflows"
-        assert not model.icon().isNull()
+        assert not model.icon().isNull() and os.path.isfile(model.svgIconPath())
         assert model.canExecute()[0], model.canExecute()
         for child in model.childAlgorithms().values():
             assert registry.algorithmById(child.algorithmId()) is not None, child.algorithmId()
         help_text = model.shortHelpString()
         for definition in model.parameterDefinitions():
             assert definition.description() in help_text, (algorithm_id, definition.name())
-        assert model.helpUrl().startswith("file://") and \
-            os.path.exists(model.helpUrl()[len("file://"):])
         instance = model.create()
         assert instance.id() == algorithm_id
         assert len(instance.destinationParameterDefinitions()) == \
             len(model.destinationParameterDefinitions()) > 0
 
 
-def test_workflow_steps_and_outputs(provider):
-    from qgis.core import QgsApplication
-
-    model = QgsApplication.processingRegistry().algorithmById(WORKFLOW)
+def test_paper_model_steps_and_outputs(provider):
+    registry = _registry()
+    model = registry.algorithmById(PAPER)
     steps = {child.algorithmId() for child in model.childAlgorithms().values()}
     assert {"landslide:deriveterrainfactors", "landslide:distancetofeatures", "gdal:rasterize",
             "landslide:alignfactors", "landslide:multicollinearity",
@@ -96,25 +277,36 @@ def test_workflow_steps_and_outputs(provider):
             "INVENTORY", "MODEL", "PATCH_SIZE", "SAMPLES_PER_CLASS", "EPOCHS"} <= inputs
     model_choice = model.parameterDefinition("MODEL")
     assert model_choice.options()[model_choice.defaultValue()] == "CTLGNet"
-    outputs = {d.name() for d in model.destinationParameterDefinitions()}
-    assert outputs == {"ALIGN:STACK", "VIF:VIF_REPORT", "IMPORTANCE:IMPORTANCE_REPORT",
-                       "SAMPLES:SAMPLES", "TRAIN:MODEL_FILE", "TRAIN:TEST_METRICS",
-                       "TRAIN:TRAINING_REPORT", "PREDICT:PROBABILITY", "CLASSIFY:CLASSES",
-                       "CLASSIFY:CLASS_TABLE", "CLASSIFY:CLASS_REPORT"}
-    compare = QgsApplication.processingRegistry().algorithmById(COMPARE)
+    for key, step_id in STEP_SETTINGS[2:-1]:  # copies of the steps' definitions
+        theirs = registry.algorithmById(step_id).parameterDefinition(key)
+        if key in inputs:
+            assert model.parameterDefinition(key).defaultValue() == theirs.defaultValue()
+    outputs = model.destinationParameterDefinitions()
+    assert [d.name() for d in outputs] == PAPER_OUTPUTS
+    assert all(d.description() == d.name().split(":")[1] for d in outputs)
+    compare = registry.algorithmById(COMPARE)
     steps = {child.algorithmId() for child in compare.childAlgorithms().values()}
     assert "landslide:comparemodels" in steps
     models = compare.parameterDefinition("MODELS")
-    assert models.allowMultiple() and sorted(models.defaultValue()) == list(range(6))
+    assert models.allowMultiple() and \
+        models.defaultValue() == registry.algorithmById(
+            "landslide:comparemodels").parameterDefinition("MODELS").defaultValue()
+    assert [d.name() for d in compare.destinationParameterDefinitions()] == [
+        "2_ALIGN:Factor stack", "5_SAMPLES:Samples", "6_COMPARE:Comparison report",
+        "6_COMPARE:Comparison table", "6_COMPARE:Trained models (folder)"]
 
 
-@pytest.mark.parametrize("name", ["susceptibilityworkflow", "compareworkflow"])
+@pytest.mark.parametrize("name", ["paperworkflow", "compareworkflow"])
 def test_models_open_valid_in_the_modeler(provider, qgis_iface, monkeypatch, name):
     """The graphical modeler opens the file; the model validates (every step's
-    required inputs connected) and its steps are drawn."""
+    required inputs connected), its steps are drawn with the steps' own icons
+    (not the generic gear) and every box's text fits its box."""
     from processing.modeler.ModelerDialog import ModelerDialog
-    from qgis.gui import QgsModelChildAlgorithmGraphicItem
+    from qgis.gui import QgsModelChildAlgorithmGraphicItem, QgsModelComponentGraphicItem
     from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QFont, QFontMetricsF
+
+    from landslide_susceptibility.algorithms.base import ICON_DIR
 
     # The test iface's iconSize() wants an argument QGIS's does not.
     monkeypatch.setattr(qgis_iface, "iconSize", lambda docked=False: QSize(24, 24),
@@ -127,8 +319,20 @@ def test_models_open_valid_in_the_modeler(provider, qgis_iface, monkeypatch, nam
         valid, errors = model.validate()
         assert valid, errors
         items = [item for item in dialog.view().scene().items()
-                 if isinstance(item, QgsModelChildAlgorithmGraphicItem)]
-        assert len(items) == len(model.childAlgorithms())
+                 if isinstance(item, QgsModelComponentGraphicItem)]
+        steps = [item for item in items if isinstance(item, QgsModelChildAlgorithmGraphicItem)]
+        assert len(steps) == len(model.childAlgorithms())
+        font = QFont()
+        font.setPixelSize(12)  # the modeler's
+        metrics = QFontMetricsF(font)
+        for item in items:
+            width = item.component().size().width()
+            # the icon, the margins and the edit/delete buttons take about 50 px
+            assert metrics.horizontalAdvance(item.label()) < width - 50, item.label()
+        for child in model.childAlgorithms().values():
+            if child.algorithmId().startswith("landslide:"):
+                path = _registry().algorithmById(child.algorithmId()).svgIconPath()
+                assert path.startswith(ICON_DIR) and os.path.isfile(path), child.childId()
     finally:
         dialog.close()
 
@@ -156,22 +360,120 @@ def test_generated_files_are_up_to_date(tmp_path):
 # -- runs -----------------------------------------------------------------------
 @pytest.mark.slow
 def test_workflow_through_qgis_process(qgis_process, sample_area, tmp_path):
-    """The model from qgis_process.bin on the sample area, tiny settings; outputs
-    not given are temporary files."""
+    """The Python workflow from qgis_process.bin with a DEM, one line layer, one
+    categorical raster and the inventory only, to the five-class map (tiny
+    settings). As for every algorithm, qgis_process wants each required output
+    (TEMPORARY_OUTPUT: a temporary file, which the log says of the trained model);
+    the factor selection reports left out are skipped."""
+    _engine_or_skip()
+    files = sample_area["files"]
+    params = {"DEM": files["dem"], "DISTANCE_LAYERS": files["faults"],
+              "CATEGORICAL_FACTORS": files["landuse"], "INVENTORY": files["landslides"],
+              "MODEL": 0, "PATCH_SIZE": 16, "SAMPLES_PER_CLASS": 40, "EPOCHS": 1,
+              "SPLIT_METHOD": 0, "OUTPUT_STACK": tmp_path / "stack.tif",
+              "OUTPUT_CLASSES": tmp_path / "classes.tif"}
+    for key, _label in WORKFLOW_OUTPUTS:
+        if key not in params and key not in ("OUTPUT_VIF_REPORT", "OUTPUT_IMPORTANCE_REPORT"):
+            params[key] = "TEMPORARY_OUTPUT"
+    payload = qgis_process(WORKFLOW, params)
+    results = payload["results"]
+    for key in ("OUTPUT_STACK", "OUTPUT_CLASSES"):
+        assert results[key] == str(params[key]) and os.path.exists(results[key]), key
+    for key in ("OUTPUT_SAMPLES", "OUTPUT_MODEL", "OUTPUT_PROBABILITY",
+                "OUTPUT_TRAINING_REPORT", "OUTPUT_CLASS_REPORT"):
+        assert results[key], key  # temporary outputs (removed when qgis_process exits)
+    assert not results.get("OUTPUT_VIF_REPORT") and not results.get("OUTPUT_IMPORTANCE_REPORT")
+    assert "Trained model is a temporary file" in json.dumps(payload["log"])
+    factors = ["elevation", "slope", "distance_to_faults", "aspect", "landuse"]
+    assert results["FACTORS"] == ",".join(factors) and results["CANCELLED"] is False
+    info = read_stack_info(str(tmp_path / "stack.tif"))
+    assert info.names == factors and info.categorical == [False] * 3 + [True] * 2
+    _check_classes(str(tmp_path / "classes.tif"))
+
+
+@pytest.mark.slow
+def test_workflow_loads_its_outputs_styled(provider, sample_area, tmp_path):
+    """The Python workflow through Processing as the dialog runs it, with lithology
+    polygons, a continuous raster in another CRS (NDVI) and the inventory in
+    EPSG:4326 (the DEM is in EPSG:32617): the outputs asked for load into the
+    project styled by the steps' post-processors and named for people."""
+    import processing
+    from processing.gui.Postprocessing import handleAlgorithmResults
+    from qgis.core import (
+        QgsCategorizedSymbolRenderer,
+        QgsPalettedRasterRenderer,
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+        QgsProcessingOutputLayerDefinition,
+        QgsProject,
+        QgsSingleBandPseudoColorRenderer,
+    )
+
+    _engine_or_skip()
+    project = QgsProject.instance()
+    project.removeAllMapLayers()
+    files = sample_area["files"]
+    params = {"DEM": files["dem"], "CONTINUOUS_FACTORS": [files["ndvi"]],
+              "LITHOLOGY": files["lithology"], "LITHOLOGY_FIELD": "unit",
+              "INVENTORY": _reprojected(files["landslides"], tmp_path / "inventory.gpkg"),
+              "MODEL": 0, "PATCH_SIZE": 16, "SAMPLES_PER_CLASS": 40, "EPOCHS": 1,
+              "SPLIT_METHOD": 0}  # Trained model left out: beside the samples
+    loaded = {"OUTPUT_CLASSES": str(tmp_path / "classes.tif"), "OUTPUT_PROBABILITY": None,
+              "OUTPUT_SAMPLES": str(tmp_path / "samples.gpkg")}
+    for key, path in loaded.items():
+        params[key] = QgsProcessingOutputLayerDefinition(path or "TEMPORARY_OUTPUT", project)
+    context = QgsProcessingContext()
+    context.setProject(project)
+    feedback = QgsProcessingFeedback()
+    results = processing.run(WORKFLOW, params, context=context, feedback=feedback)
+    log = feedback.textLog()
+    # derive, rasterize the lithology, align, samples, train, predict, classify (the
+    # factor selection reports left out are skipped)
+    assert "Step 1 of 7: Derive slope and aspect" in log and "Step 7 of 7" in log
+    assert results["OUTPUT_MODEL"] == str(tmp_path / "cnn.keras")
+    factors = ["elevation", "slope", "ndvi", "aspect", "lithology"]
+    assert results["FACTORS"] == ",".join(factors)
+    assert read_card(results["OUTPUT_MODEL"])["factors"] == factors
+    _check_classes(results["OUTPUT_CLASSES"])
+    try:
+        assert handleAlgorithmResults(_registry().algorithmById(WORKFLOW), context,
+                                      feedback, False, params)
+        layers = list(project.mapLayers().values())
+        assert len(layers) == 3, [layer.name() for layer in layers]
+        by_file = {os.path.basename(layer.source().split("|")[0]): layer
+                   for layer in layers}
+        classes = by_file["classes.tif"]
+        assert isinstance(classes.renderer(), QgsPalettedRasterRenderer)
+        assert [c.label.split(" (")[0] for c in classes.renderer().classes()] == [
+            "Very low", "Low", "Moderate", "High", "Very high"]
+        assert isinstance(by_file["samples.gpkg"].renderer(), QgsCategorizedSymbolRenderer)
+        probability = [layer for layer in layers
+                       if isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer)]
+        # a temporary output is named after the workflow's output
+        assert [layer.name() for layer in probability] == ["Susceptibility (probability)"]
+    finally:
+        project.removeAllMapLayers()
+
+
+@pytest.mark.slow
+def test_paper_model_through_qgis_process(qgis_process, sample_area, tmp_path):
+    """The paper's model from qgis_process.bin on the sample area, tiny settings;
+    outputs not given are temporary files."""
     _engine_or_skip()
     out = tmp_path
     params = dict(_inputs(sample_area["files"]), **TINY)
-    params.update({"ALIGN:STACK": out / "stack.tif", "TRAIN:MODEL_FILE": out / "model.keras",
-                   "PREDICT:PROBABILITY": out / "probability.tif",
-                   "CLASSIFY:CLASSES": out / "classes.tif",
-                   "CLASSIFY:CLASS_REPORT": out / "classes.html"})
+    params.update({"2_ALIGN:Factor stack": out / "stack.tif",
+                   "6_TRAIN:Trained model": out / "model.keras",
+                   "7_PREDICT:Susceptibility (probability)": out / "probability.tif",
+                   "8_CLASSIFY:Susceptibility classes": out / "classes.tif",
+                   "8_CLASSIFY:Classification report": out / "classes.html"})
     params.pop("LITHOLOGY_CELL_SIZE")  # left out: the model's default (10)
-    results = qgis_process(WORKFLOW, params)["results"]
-    for key in ("ALIGN:STACK", "TRAIN:MODEL_FILE", "PREDICT:PROBABILITY", "CLASSIFY:CLASSES",
-                "CLASSIFY:CLASS_REPORT"):
+    results = qgis_process(PAPER, params)["results"]
+    for key in ("2_ALIGN:Factor stack", "6_TRAIN:Trained model",
+                "7_PREDICT:Susceptibility (probability)", "8_CLASSIFY:Susceptibility classes",
+                "8_CLASSIFY:Classification report"):
         assert results[key] == str(params[key]) and os.path.exists(results[key]), key
-    for key in ("VIF:VIF_REPORT", "IMPORTANCE:IMPORTANCE_REPORT", "TRAIN:TRAINING_REPORT",
-                "SAMPLES:SAMPLES", "TRAIN:TEST_METRICS", "CLASSIFY:CLASS_TABLE"):
+    for key in set(PAPER_OUTPUTS) - set(params):
         assert results[key], key  # temporary outputs (removed when qgis_process exits)
     info = read_stack_info(str(out / "stack.tif"))
     assert info.names == FACTORS
@@ -184,57 +486,7 @@ def test_workflow_through_qgis_process(qgis_process, sample_area, tmp_path):
     _check_classes(str(out / "classes.tif"))
 
 
-def test_workflow_file_as_the_modeler_runs_it(provider, sample_area, tmp_path):
-    """The .model3 file opened like the graphical modeler opens it and run with
-    processing.run, the inventory in EPSG:4326 (the stack is in EPSG:32617);
-    the outputs load into the project styled by the layer post-processors."""
-    import processing
-    from processing.gui.Postprocessing import handleAlgorithmResults
-    from qgis.core import (
-        QgsCategorizedSymbolRenderer,
-        QgsPalettedRasterRenderer,
-        QgsProcessingContext,
-        QgsProcessingFeedback,
-        QgsProcessingModelAlgorithm,
-        QgsProcessingOutputLayerDefinition,
-        QgsProject,
-        QgsSingleBandPseudoColorRenderer,
-    )
-
-    _engine_or_skip()
-    model = QgsProcessingModelAlgorithm()
-    assert model.fromFile(os.path.join(MODELS, "susceptibilityworkflow.model3"))
-    project = QgsProject.instance()
-    project.removeAllMapLayers()
-    inventory = _reprojected(sample_area["files"]["landslides"], tmp_path / "inventory.gpkg")
-    params = dict(_inputs(sample_area["files"], inventory), **TINY)
-    for definition in model.destinationParameterDefinitions():
-        params[definition.name()] = "TEMPORARY_OUTPUT"
-    loaded = {"CLASSIFY:CLASSES": "classes.tif", "PREDICT:PROBABILITY": "probability.tif",
-              "SAMPLES:SAMPLES": "samples.gpkg"}
-    for key, name in loaded.items():
-        params[key] = QgsProcessingOutputLayerDefinition(str(tmp_path / name), project)
-    context = QgsProcessingContext()
-    context.setProject(project)
-    feedback = QgsProcessingFeedback()
-    results = processing.run(model, params, context=context, feedback=feedback)
-    _check_classes(results["CLASSIFY:CLASSES"])
-    assert read_card(results["TRAIN:MODEL_FILE"])["factors"] == FACTORS
-    try:
-        assert handleAlgorithmResults(model, context, feedback, False, params)
-        layers = {os.path.basename(layer.source().split("|")[0]): layer
-                  for layer in project.mapLayers().values()}
-        assert set(layers) == set(loaded.values())
-        assert isinstance(layers["classes.tif"].renderer(), QgsPalettedRasterRenderer)
-        assert [c.label for c in layers["classes.tif"].renderer().classes()] == [
-            "Very low", "Low", "Moderate", "High", "Very high"]
-        assert isinstance(layers["samples.gpkg"].renderer(), QgsCategorizedSymbolRenderer)
-        assert isinstance(layers["probability.tif"].renderer(),
-                          QgsSingleBandPseudoColorRenderer)
-    finally:
-        project.removeAllMapLayers()
-
-
+@pytest.mark.slow
 def test_compare_workflow_registered_run(run_alg, sample_area, tmp_path):
     """The registered comparison model through processing.run: two architectures,
     tiny settings; inputs left out take their defaults, outputs left out are
@@ -243,15 +495,15 @@ def test_compare_workflow_registered_run(run_alg, sample_area, tmp_path):
     params = dict(_inputs(sample_area["files"]), MODELS=[0, 5], PATCH_SIZE=16,
                   SAMPLES_PER_CLASS=60, EPOCHS=1)
     params.pop("LITHOLOGY_CELL_SIZE")
-    params["COMPARE:COMPARISON_REPORT"] = str(tmp_path / "comparison.html")
-    params["COMPARE:MODELS_FOLDER"] = str(tmp_path / "models")
+    params["6_COMPARE:Comparison report"] = str(tmp_path / "comparison.html")
+    params["6_COMPARE:Trained models (folder)"] = str(tmp_path / "models")
     results = run_alg(COMPARE, params)
     assert os.path.exists(tmp_path / "comparison.html")
-    assert sorted(os.listdir(tmp_path / "models")) == ["cnn.html", "cnn.keras",
-                                                        "ctlgnet.html", "ctlgnet.keras"]
+    saved = os.listdir(tmp_path / "models")
+    assert {"cnn.keras", "ctlgnet.keras"} <= set(saved), saved
     assert read_card(str(tmp_path / "models" / "ctlgnet.keras"))["factors"] == FACTORS
-    assert results["ALIGN:STACK"] and results["COMPARE:COMPARISON_TABLE"]
-    assert results["CHILD_RESULTS"]["COMPARE"]["BEST_MODEL"] in ("cnn", "ctlgnet")
+    assert results["2_ALIGN:Factor stack"] and results["6_COMPARE:Comparison table"]
+    assert results["CHILD_RESULTS"]["6_COMPARE"]["BEST_MODEL"] in ("cnn", "ctlgnet")
 
 
 # -- bad input ------------------------------------------------------------------

@@ -3,10 +3,11 @@
 algorithm and workflow model of the provider) and resources/help/index.html.
 
 Each page is the algorithm's shortHelpString (what it does, the paper's step,
-inputs, outputs, defaults) followed by tables generated from its parameter and
-output definitions, and how to call it from Python and ``qgis_process``. The
-algorithms' ``helpUrl()`` points at these pages. The output is committed; run
-after changing an algorithm::
+and every parameter and output by its on-screen label with its default: the help
+beside the dialog) followed, for scripts, by tables of the Python identifiers,
+types, enum values (index = label) and defaults, and how to call it from Python
+and ``qgis_process``. The algorithms' ``helpUrl()`` points at these pages. The
+output is committed; run after changing an algorithm::
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tools/make_help.py
 """
@@ -70,13 +71,14 @@ def _default(definition):
 
 
 def _type(definition):
+    """The type for scripts, as HTML: an enum lists its values (index = label)."""
     from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
 
-    text = definition.type()
+    text = html.escape(definition.type())
     if isinstance(definition, QgsProcessingParameterEnum):
-        text += ": " + ", ".join(f"{i} {o}" for i, o in enumerate(definition.options()))
-        if definition.allowMultiple():
-            text += " (several)"
+        several = ", several comma-separated" if definition.allowMultiple() else ""
+        text += f" (value: the index{several})<br>" + "<br>".join(
+            f"{i} = {html.escape(o)}" for i, o in enumerate(definition.options()))
     elif isinstance(definition, QgsProcessingParameterNumber):
         kind = "integer" if definition.dataType() == QgsProcessingParameterNumber.Integer \
             else "double"
@@ -85,7 +87,7 @@ def _type(definition):
             limits.append(f"≥ {definition.minimum():g}")
         if definition.maximum() < 1e300:
             limits.append(f"≤ {definition.maximum():g}")
-        text += f" ({kind}{', ' + ', '.join(limits) if limits else ''})"
+        text += html.escape(f" ({kind}{', ' + ', '.join(limits) if limits else ''})")
     return text
 
 
@@ -126,18 +128,18 @@ def page(algorithm):
     for definition in parameters:
         optional = "yes" if definition.flags() & definition.FlagOptional else ""
         advanced = " (advanced)" if definition.flags() & definition.FlagAdvanced else ""
-        rows.append(f"<tr><td><code>{esc(definition.name())}</code></td>"
-                    f"<td>{esc(definition.description())}{advanced}</td>"
-                    f"<td>{esc(_type(definition))}</td><td>{esc(_default(definition))}</td>"
+        rows.append(f"<tr><td>{esc(definition.description())}{advanced}</td>"
+                    f"<td><code>{esc(definition.name())}</code></td>"
+                    f"<td>{_type(definition)}</td><td>{esc(_default(definition))}</td>"
                     f"<td>{optional}</td></tr>")
     parameter_table = (
-        "<table><tr><th>Key</th><th>Description</th><th>Type</th><th>Default</th>"
+        "<table><tr><th>Label</th><th>Python identifier</th><th>Type</th><th>Default</th>"
         "<th>Optional</th></tr>" + "".join(rows) + "</table>") if rows else "<p>None.</p>"
-    output_rows = [f"<tr><td><code>{esc(d.name())}</code></td><td>{esc(d.description())}"
+    output_rows = [f"<tr><td>{esc(d.description())}</td><td><code>{esc(d.name())}</code>"
                    f"</td><td>{esc(d.type())}</td></tr>" for d in destinations]
-    output_rows += [f"<tr><td><code>{esc(o.name())}</code></td><td>{esc(o.description())}"
+    output_rows += [f"<tr><td>{esc(o.description())}</td><td><code>{esc(o.name())}</code>"
                     f"</td><td>{esc(o.type())} (result value)</td></tr>" for o in outputs]
-    output_table = ("<table><tr><th>Key</th><th>Description</th><th>Type</th></tr>"
+    output_table = ("<table><tr><th>Label</th><th>Python identifier</th><th>Type</th></tr>"
                     + "".join(output_rows) + "</table>") if output_rows else "<p>None.</p>"
     example = {d.name(): _example_value(d) for d in parameters + destinations
                if not d.flags() & d.FlagOptional or d.isDestination()}
@@ -154,9 +156,10 @@ def page(algorithm):
 <h1>{esc(algorithm.displayName())}</h1>
 <p class="id">{esc(algorithm.id())}</p>
 <div class="help">{algorithm.shortHelpString()}</div>
-<h2>Parameters</h2>
+<h2>For scripts and <code>qgis_process</code></h2>
+<h3>Parameters</h3>
 {parameter_table}
-<h2>Outputs</h2>
+<h3>Outputs and results</h3>
 {output_table}
 <h2>From Python (QGIS Python console or a script)</h2>
 <pre>{esc(python)}</pre>

@@ -7,14 +7,24 @@ files are committed. Run after changing an algorithm's parameters::
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tools/make_models.py
 
-- ``susceptibilityworkflow``: factors + inventory → derive → align → VIF and
-  importance reports → samples → train (CTLGNet by default) → predict → classify;
+- ``paperworkflow``: the paper's nine factors + inventory → derive → align →
+  VIF and importance reports → samples → train (CTLGNet by default) → predict →
+  classify, to open and edit in the graphical modeler. (The one-click workflow
+  that takes whatever factors the user has is the Python algorithm
+  ``landslide:susceptibilityworkflow``.)
 - ``compareworkflow``: the same factors and samples → train and compare all six
   architectures (the paper's Table 2).
 
 Outputs of derived factors are renamed (``native:renamelayer``) before the
 stack is aligned, so the stack's bands are called slope, aspect,
 distance_to_faults, … and not after temporary file names.
+
+For the modeler: inputs carry short descriptions (the boxes show them whole),
+the steps' settings are copies of the steps' own parameter definitions (one
+definition of each default), output boxes are named for people (their names
+are the output names) and the step ids start with the step's number, so the
+dialog lists the outputs in the order the workflow writes them (QGIS sorts a
+model's outputs by ``<step id>:<output name>``).
 """
 
 import os
@@ -25,6 +35,11 @@ MODELS_DIR = os.path.join(REPO, "resources", "models")
 GROUP = "0 · Workflows"
 GROUP_ID = "workflows"
 AUTHOR = "Landslide Susceptibility plugin"
+PAPER_NAME = "Susceptibility workflow (paper's nine factors, editable model)"
+COMPARE_NAME = "Compare all six architectures (workflow)"
+INPUT_SIZE = (200, 30)
+STEP_SIZE = (250, 30)
+OUTPUT_SIZE = (230, 30)
 
 sys.path.append("/usr/share/qgis/python/plugins")
 os.environ["QT_HASH_SEED"] = "0"  # the XML's attribute order: same model, same file
@@ -50,6 +65,12 @@ def _qgis():
     return app, provider
 
 
+def _size(component, size):
+    from qgis.PyQt.QtCore import QSizeF
+
+    component.setSize(QSizeF(*size))
+
+
 class ModelBuilder:
     """A thin layer over QgsProcessingModelAlgorithm: inputs, children, outputs."""
 
@@ -68,10 +89,13 @@ class ModelBuilder:
         from qgis.core import QgsProcessingModelParameter
         from qgis.PyQt.QtCore import QPointF
 
+        if not definition.help():
+            definition.setHelp(help_text)  # the dialog's tooltip
         component = QgsProcessingModelParameter(definition.name())
         component.setDescription(definition.description())
-        component.setPosition(QPointF(120 + 230 * (self.input_count % 7),
-                                      60 + 90 * (self.input_count // 7)))
+        component.setPosition(QPointF(120 + 230 * (self.input_count % 8),
+                                      60 + 70 * (self.input_count // 8)))
+        _size(component, INPUT_SIZE)
         self.input_count += 1
         self.model.addModelParameter(definition, component)
         self.inputs.append(definition.name())
@@ -80,7 +104,8 @@ class ModelBuilder:
 
     def add_child(self, child_id, algorithm_id, description, sources, position, outputs=None):
         """``sources``: {parameter: source or [sources]}; ``outputs``:
-        {model output name: (child output, description, help)}."""
+        {model output name: (child output, help)}: the name is what the output box
+        and the dialog show."""
         from qgis.core import QgsProcessingModelChildAlgorithm, QgsProcessingModelOutput
         from qgis.PyQt.QtCore import QPointF
 
@@ -90,19 +115,23 @@ class ModelBuilder:
         child.setChildId(child_id)
         child.setDescription(description)
         child.setPosition(QPointF(*position))
+        _size(child, STEP_SIZE)
         for name, value in sources.items():
             if child.algorithm().parameterDefinition(name) is None:
                 raise SystemExit(f"{algorithm_id} has no parameter {name}.")
             child.addParameterSources(name, value if isinstance(value, list) else [value])
+        for name, value in _unset_defaults(child.algorithm(), sources).items():
+            child.addParameterSources(name, [value])
         model_outputs = {}
-        for index, (key, (child_output, text, help_text)) in enumerate((outputs or {}).items()):
-            output = QgsProcessingModelOutput(key, text)
+        for index, (name, (child_output, help_text)) in enumerate((outputs or {}).items()):
+            output = QgsProcessingModelOutput(name, name)
             output.setChildId(child_id)
             output.setChildOutputName(child_output)
             output.setDefaultValue("TEMPORARY_OUTPUT")  # optional: a temporary file
-            output.setPosition(QPointF(position[0] + 160, position[1] + 50 + 40 * index))
-            model_outputs[key] = output
-            self.help[f"{child_id}:{key}"] = help_text
+            output.setPosition(QPointF(position[0] + 250, position[1] + 40 * index))
+            _size(output, OUTPUT_SIZE)
+            model_outputs[name] = output
+            self.help[f"{child_id}:{name}"] = help_text
         child.setModelOutputs(model_outputs)
         self.model.addChildAlgorithm(child)
         self.children[child_id] = child
@@ -147,10 +176,39 @@ def _defaults(algorithm_id, *keys):
     return {key: _static(definitions.parameterDefinition(key).defaultValue()) for key in keys}
 
 
+def _unset_defaults(algorithm, sources):
+    """Static sources holding the step's own defaults for its required settings
+    the model does not set (the modeler wants a source for each)."""
+    from qgis.core import QgsProcessingParameterDefinition
+
+    return {definition.name(): _static(definition.defaultValue())
+            for definition in algorithm.parameterDefinitions()
+            if definition.name() not in sources and not definition.isDestination()
+            and not definition.flags() & QgsProcessingParameterDefinition.FlagOptional
+            and definition.defaultValue() is not None}
+
+
 def _algorithm(algorithm_id):
     from qgis.core import QgsApplication
 
     return QgsApplication.processingRegistry().algorithmById(algorithm_id)
+
+
+def step_input(algorithm_id, key, description):
+    """A copy of a step's own parameter definition (its default, range, choices)
+    as a model input, with a short ``description`` for the modeler's box."""
+    definition = _algorithm(algorithm_id).parameterDefinition(key).clone()
+    definition.setDescription(description)
+    return definition
+
+
+def _default_text(definition):
+    from qgis.core import QgsProcessingParameterEnum
+
+    value = definition.defaultValue()
+    if isinstance(definition, QgsProcessingParameterEnum):
+        return definition.options()[value]
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def add_factor_inputs(builder):
@@ -158,13 +216,12 @@ def add_factor_inputs(builder):
     from qgis.core import (
         QgsProcessing,
         QgsProcessingParameterField,
-        QgsProcessingParameterMapLayer,
         QgsProcessingParameterNumber,
         QgsProcessingParameterRasterLayer,
         QgsProcessingParameterVectorLayer,
     )
 
-    builder.add_input(QgsProcessingParameterRasterLayer("DEM", "DEM (elevation)"),
+    builder.add_input(step_input("landslide:deriveterrainfactors", "DEM", "DEM (elevation)"),
                       "Elevation raster in a projected CRS with metres; its grid is the "
                       "grid of the factor stack. Elevation is a factor; slope and aspect "
                       "classes are derived from it.")
@@ -176,109 +233,107 @@ def add_factor_inputs(builder):
         "River lines; their distance raster on the DEM's grid is a factor.")
     builder.add_input(QgsProcessingParameterVectorLayer(
         "LITHOLOGY", "Lithology (polygons)", [QgsProcessing.TypeVectorPolygon]),
-        "Lithology polygons, rasterized with GDAL (gdal:rasterize) from the "
-        "LITHOLOGY_FIELD over the DEM's extent into a categorical factor. "
-        "(A lithology raster: run 'Align factors' yourself, or edit a copy of this model "
-        "in the graphical modeler and connect the raster to the categorical factors.)")
+        "Lithology polygons, rasterized with GDAL (gdal:rasterize) from the Lithology "
+        "field over the DEM's extent into a categorical factor. (A lithology raster: use "
+        "'Susceptibility workflow (factors to classes)', which takes any categorical "
+        "raster, or connect it to the categorical factors of 'Align factors' in a copy of "
+        "this model.)")
     builder.add_input(QgsProcessingParameterField(
-        "LITHOLOGY_FIELD", "Lithology class field (positive integers)",
-        parentLayerParameterName="LITHOLOGY", type=QgsProcessingParameterField.Numeric),
+        "LITHOLOGY_FIELD", "Lithology field", parentLayerParameterName="LITHOLOGY",
+        type=QgsProcessingParameterField.Numeric),
         "Integer field of the lithology classes (values > 0; 0 is nodata).")
     builder.add_input(QgsProcessingParameterNumber(
-        "LITHOLOGY_CELL_SIZE", "Cell size of the rasterized lithology (map units)",
+        "LITHOLOGY_CELL_SIZE", "Lithology cell size",
         QgsProcessingParameterNumber.Double, 10.0, minValue=0.0000001),
-        "Cell size in the lithology layer's map units (default 10); the raster is then "
-        "resampled to the DEM's grid by nearest neighbour or mode.")
+        "Cell size of the rasterized lithology in the lithology layer's map units "
+        "(default 10); the raster is then resampled to the DEM's grid by nearest "
+        "neighbour or mode.")
     builder.add_input(QgsProcessingParameterRasterLayer(
-        "LANDUSE", "Land use (categorical raster)"),
+        "LANDUSE", "Land use (classes)"),
         "Land-use classes (integer raster), a categorical factor.")
     builder.add_input(QgsProcessingParameterRasterLayer("NDVI", "NDVI"),
                       "NDVI raster in any CRS and resolution (resampled bilinearly).")
     builder.add_input(QgsProcessingParameterRasterLayer("PRECIPITATION", "Precipitation"),
                       "Precipitation raster in any CRS and resolution (resampled "
                       "bilinearly).")
-    builder.add_input(QgsProcessingParameterMapLayer(
-        "INVENTORY", "Landslide inventory (polygons, points or raster mask)",
-        types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint,
-               QgsProcessing.TypeRaster]),
-        "Landslides as polygons, points or a raster mask (1 = landslide), in any CRS: "
-        "reprojected to the stack's CRS where needed.")
+    builder.add_input(step_input("landslide:buildsamples", "INVENTORY", "Landslide inventory"),
+                      "Landslides as polygons, points or a raster mask (1 = landslide), in "
+                      "any CRS: reprojected to the stack's CRS where needed.")
 
 
 def add_sample_inputs(builder):
-    from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
-
-    integer = QgsProcessingParameterNumber.Integer
-    builder.add_input(QgsProcessingParameterNumber(
-        "PATCH_SIZE", "Patch size (pixels)", integer, 72, minValue=16),
+    """The samples' and training's settings, copies of the steps' definitions."""
+    patch = builder.add_input(
+        step_input("landslide:buildsamples", "PATCH_SIZE", "Patch size (pixels)"),
         "Side of the square patches cut around each sample (the paper: 72).")
-    builder.add_input(QgsProcessingParameterNumber(
-        "SAMPLES_PER_CLASS", "Samples per class", integer, 10000, minValue=1),
-        "Landslide and as many non-landslide patch centres (default 10000 each).")
-    builder.add_input(QgsProcessingParameterEnum(
-        "SPLIT_METHOD", "Split method",
-        ["Random (as in the paper)", "Spatial blocks (no leakage)"], defaultValue=0),
+    count = builder.add_input(
+        step_input("landslide:buildsamples", "SAMPLES_PER_CLASS", "Samples per class"),
+        "Landslide and as many non-landslide patch centres (the paper: 10000 each).")
+    split = builder.add_input(
+        step_input("landslide:buildsamples", "SPLIT_METHOD", "Split method"),
         "6:2:2 training/validation/test split: random as in the paper, or spatial blocks "
-        "of 1000 map units (no test patch overlaps a training patch).")
-    builder.add_input(QgsProcessingParameterNumber(
-        "EPOCHS", "Epochs", integer, 100, minValue=1),
-        "Training epochs (the paper: 100). The other training settings are the paper's: "
-        "SGD with momentum 0.9, learning rate 0.001, batch 16, label smoothing 0.1, "
-        "augmentation; the model with the best validation accuracy is kept.")
-    builder.add_input(QgsProcessingParameterNumber(
-        "SEED", "Random seed", integer, 0, minValue=0),
-        "Seed of the samples, the split and the training: same seed, same results (CPU).")
+        "(no test patch overlaps a training patch).")
+    epochs = builder.add_input(step_input("landslide:trainmodel", "EPOCHS", "Epochs"),
+                               "Training epochs (the paper: 100). The other training "
+                               "settings are the Train step's defaults.")
+    builder.add_input(step_input("landslide:trainmodel", "SEED", "Random seed"),
+                      "Seed of the samples, the split and the training: same seed, same "
+                      "results (CPU).")
+    model = builder.model
+    return ", ".join(f"{model.parameterDefinition(key).description()} "
+                     f"{_default_text(model.parameterDefinition(key))}"
+                     for key in (patch, count, split, epochs))
 
 
 def add_factor_children(builder):
     """derive → distances → rasterize → rename → align. Returns the align child id."""
-    builder.add_child("TERRAIN", "landslide:deriveterrainfactors",
+    builder.add_child("1_TERRAIN", "landslide:deriveterrainfactors",
                       "Derive slope and aspect", {"DEM": _param("DEM"),
                                                   **_defaults("landslide:deriveterrainfactors",
-                                                              "FLAT_THRESHOLD")}, (120, 300))
-    builder.add_child("FAULT_DISTANCE", "landslide:distancetofeatures",
+                                                              "FLAT_THRESHOLD")}, (120, 260))
+    builder.add_child("1_FAULT_DISTANCE", "landslide:distancetofeatures",
                       "Distance to faults", {"INPUT": _param("FAULTS"),
-                                             "REFERENCE": _param("DEM")}, (350, 300))
-    builder.add_child("RIVER_DISTANCE", "landslide:distancetofeatures",
+                                             "REFERENCE": _param("DEM")}, (380, 260))
+    builder.add_child("1_RIVER_DISTANCE", "landslide:distancetofeatures",
                       "Distance to rivers", {"INPUT": _param("RIVERS"),
-                                             "REFERENCE": _param("DEM")}, (580, 300))
-    builder.add_child("LITHOLOGY_RASTER", "gdal:rasterize", "Rasterize lithology", {
+                                             "REFERENCE": _param("DEM")}, (640, 260))
+    builder.add_child("1_LITHOLOGY_RASTER", "gdal:rasterize", "Rasterize lithology", {
         "INPUT": _param("LITHOLOGY"), "FIELD": _param("LITHOLOGY_FIELD"),
         "UNITS": _static(1), "WIDTH": _param("LITHOLOGY_CELL_SIZE"),
         "HEIGHT": _param("LITHOLOGY_CELL_SIZE"), "EXTENT": _param("DEM"),
         "NODATA": _static(0), "DATA_TYPE": _static(4), "INIT": _static(0),
-        "INVERT": _static(False), "USE_Z": _static(False)}, (810, 300))
+        "INVERT": _static(False), "USE_Z": _static(False)}, (900, 260))
     renamed = []
     for index, (child_id, output, name) in enumerate([
-            ("TERRAIN", "OUTPUT_SLOPE", "slope"), ("TERRAIN", "OUTPUT_ASPECT", "aspect"),
-            ("FAULT_DISTANCE", "OUTPUT", "distance_to_faults"),
-            ("RIVER_DISTANCE", "OUTPUT", "distance_to_rivers"),
-            ("LITHOLOGY_RASTER", "OUTPUT", "lithology")]):
+            ("1_TERRAIN", "OUTPUT_SLOPE", "slope"), ("1_TERRAIN", "OUTPUT_ASPECT", "aspect"),
+            ("1_FAULT_DISTANCE", "OUTPUT", "distance_to_faults"),
+            ("1_RIVER_DISTANCE", "OUTPUT", "distance_to_rivers"),
+            ("1_LITHOLOGY_RASTER", "OUTPUT", "lithology")]):
         renamed.append(builder.add_child(
-            f"NAME_{name.upper()}", "native:renamelayer", f"Name the factor '{name}'",
+            f"1_NAME_{name.upper()}", "native:renamelayer", f"Band name: {name}",
             {"INPUT": _child(child_id, output), "NAME": _static(name)},
-            (120 + 230 * index, 420)))
+            (120 + 260 * index, 360)))
     slope, aspect, faults, rivers, lithology = renamed
-    return builder.add_child("ALIGN", "landslide:alignfactors", "Align factors into a stack", {
+    return builder.add_child("2_ALIGN", "landslide:alignfactors", "Align factors (stack)", {
         "CONTINUOUS_FACTORS": [_param("DEM"), _child(slope, "OUTPUT"),
                                _child(faults, "OUTPUT"), _child(rivers, "OUTPUT"),
                                _param("PRECIPITATION"), _param("NDVI")],
         "CATEGORICAL_FACTORS": [_child(aspect, "OUTPUT"), _child(lithology, "OUTPUT"),
                                 _param("LANDUSE")]},
-        (350, 540), {"STACK": ("OUTPUT", "Factor stack",
-                               "The factor stack (multi-band GeoTIFF on the DEM's grid): "
-                               "dem, slope, distance_to_faults, distance_to_rivers, "
-                               "precipitation, ndvi, aspect, lithology, land use.")})
+        (380, 460), {"Factor stack": ("OUTPUT",
+                                      "The factor stack (multi-band GeoTIFF on the DEM's grid): "
+                                      "dem, slope, distance_to_faults, distance_to_rivers, "
+                                      "precipitation, ndvi, aspect, lithology, land use.")})
 
 
 def add_samples_child(builder, position):
-    return builder.add_child("SAMPLES", "landslide:buildsamples", "Build landslide samples", {
-        "STACK": _child("ALIGN", "OUTPUT"), "INVENTORY": _param("INVENTORY"),
+    return builder.add_child("5_SAMPLES", "landslide:buildsamples", "Build samples", {
+        "STACK": _child("2_ALIGN", "OUTPUT"), "INVENTORY": _param("INVENTORY"),
         "PATCH_SIZE": _param("PATCH_SIZE"), "SAMPLES_PER_CLASS": _param("SAMPLES_PER_CLASS"),
         "SPLIT_METHOD": _param("SPLIT_METHOD"), "SEED": _param("SEED"),
         **_defaults("landslide:buildsamples", "BLOCK_SIZE", "TRAIN_RATIO", "VALIDATION_RATIO",
                     "TEST_RATIO", "NEGATIVE_BUFFER")},
-        position, {"SAMPLES": ("OUTPUT", "Samples",
+        position, {"Samples": ("OUTPUT",
                                "Patch centres (points) with label and split, styled by "
                                "label and split when loaded.")})
 
@@ -294,78 +349,72 @@ def training_defaults(algorithm_id):
 def add_map_children(builder, model_source, position):
     """predict → classify from ``model_source`` (a child parameter source)."""
     x, y = position
-    builder.add_child("PREDICT", "landslide:predictsusceptibility",
-                      "Predict landslide susceptibility", {
-                          "MODEL": model_source, "STACK": _child("ALIGN", "OUTPUT"),
+    builder.add_child("7_PREDICT", "landslide:predictsusceptibility",
+                      "Predict susceptibility", {
+                          "MODEL": model_source, "STACK": _child("2_ALIGN", "OUTPUT"),
                           **_defaults("landslide:predictsusceptibility", "BATCH_SIZE",
                                       "STRIDE")},
-                      (x, y), {"PROBABILITY": (
-                          "OUTPUT", "Susceptibility (probability)",
-                          "Landslide probability of every pixel (0..1), shown with a "
-                          "green-to-red ramp.")})
-    builder.add_child("CLASSIFY", "landslide:classifysusceptibility",
+                      (x, y), {"Susceptibility (probability)": (
+                          "OUTPUT", "Landslide probability of every pixel (0..1), shown with "
+                          "a green-to-red ramp.")})
+    builder.add_child("8_CLASSIFY", "landslide:classifysusceptibility",
                       "Classify susceptibility", {
-                          "SUSCEPTIBILITY": _child("PREDICT", "OUTPUT"),
+                          "SUSCEPTIBILITY": _child("7_PREDICT", "OUTPUT"),
                           "INVENTORY": _param("INVENTORY"),
                           **_defaults("landslide:classifysusceptibility", "METHOD"),
                           "BREAKS": _static("")},
-                      (x + 230, y + 120), {
-                          "CLASSES": ("OUTPUT", "Susceptibility classes",
-                                      "Five classes, Very low … Very high (natural breaks), "
-                                      "with a paletted style."),
-                          "CLASS_TABLE": ("OUTPUT_TABLE", "Class statistics",
-                                          "Per class: cells, area, landslide cells, "
-                                          "landslide density, frequency ratio."),
-                          "CLASS_REPORT": ("OUTPUT_REPORT", "Classification report",
-                                           "HTML report: table, success-rate curve and "
-                                           "its AUC, histogram with the breaks, map.")})
+                      (x, y + 120), {
+                          "Susceptibility classes": (
+                              "OUTPUT", "Five classes, Very low … Very high (natural "
+                              "breaks), with a paletted style."),
+                          "Class statistics": ("OUTPUT_TABLE",
+                                               "Per class: cells, area, landslide cells, "
+                                               "landslide density, frequency ratio."),
+                          "Classification report": ("OUTPUT_REPORT",
+                                                    "HTML report: table, success-rate curve "
+                                                    "and its AUC, histogram with the breaks, "
+                                                    "map.")})
 
 
-def susceptibility_workflow(path):
-    from qgis.core import QgsProcessingParameterEnum
-
-    model = _algorithm("landslide:trainmodel").parameterDefinition("MODEL")
-    names = model.options()
-    builder = ModelBuilder("Susceptibility workflow (factors to classes)")
+def paper_workflow(path):
+    builder = ModelBuilder(PAPER_NAME)
     add_factor_inputs(builder)
-    builder.add_input(QgsProcessingParameterEnum(
-        "MODEL", "Model", names, defaultValue=model.defaultValue()),
-        "Architecture to train: " + ", ".join(names) + " (default "
-        f"{names[model.defaultValue()]}, the paper's model).")
-    add_sample_inputs(builder)
+    model = builder.add_input(step_input("landslide:trainmodel", "MODEL", "Model"),
+                              "Architecture to train (the paper's model: CTLGNet).")
+    settings = add_sample_inputs(builder)
     add_factor_children(builder)
-    builder.add_child("VIF", "landslide:multicollinearity", "Multicollinearity (VIF, TOL)", {
-        "STACK": _child("ALIGN", "OUTPUT"),
+    builder.add_child("3_VIF", "landslide:multicollinearity", "Multicollinearity (VIF)", {
+        "STACK": _child("2_ALIGN", "OUTPUT"),
         **_defaults("landslide:multicollinearity", "SAMPLE_SIZE", "SEED")},
-        (120, 660), {"VIF_REPORT": (
-            "OUTPUT_REPORT", "Multicollinearity report",
-            "VIF and tolerance per factor with the correlation heat map.")})
-    builder.add_child("IMPORTANCE", "landslide:factorimportance",
-                      "Factor importance (random forest)", {
-                          "STACK": _child("ALIGN", "OUTPUT"), "INVENTORY": _param("INVENTORY"),
-                          "SEED": _param("SEED"),
-                          **_defaults("landslide:factorimportance", "SAMPLE_SIZE", "TREES")},
-                      (350, 780), {"IMPORTANCE_REPORT": (
-                          "OUTPUT_REPORT", "Importance report",
-                          "Random-forest Gini and permutation importance per factor.")})
-    add_samples_child(builder, (580, 660))
+        (120, 560), {"Multicollinearity report": (
+            "OUTPUT_REPORT", "VIF and tolerance per factor with the correlation heat map.")})
+    builder.add_child("4_IMPORTANCE", "landslide:factorimportance", "Factor importance", {
+        "STACK": _child("2_ALIGN", "OUTPUT"), "INVENTORY": _param("INVENTORY"),
+        "SEED": _param("SEED"),
+        **_defaults("landslide:factorimportance", "SAMPLE_SIZE", "TREES")},
+        (120, 660), {"Factor importance report": (
+            "OUTPUT_REPORT", "Random-forest Gini and permutation importance per factor.")})
+    add_samples_child(builder, (640, 560))
     training = dict(training_defaults("landslide:trainmodel"),
-                    STACK=_child("ALIGN", "OUTPUT"), SAMPLES=_child("SAMPLES", "OUTPUT"),
-                    MODEL=_param("MODEL"), EPOCHS=_param("EPOCHS"), SEED=_param("SEED"))
-    builder.add_child("TRAIN", "landslide:trainmodel", "Train landslide model", training,
-                      (810, 780), {
-                          "MODEL_FILE": ("OUTPUT_MODEL", "Trained model",
-                                         "The trained model (.keras) with its model card."),
-                          "TEST_METRICS": ("OUTPUT_METRICS", "Test metrics",
+                    STACK=_child("2_ALIGN", "OUTPUT"), SAMPLES=_child("5_SAMPLES", "OUTPUT"),
+                    MODEL=_param(model), EPOCHS=_param("EPOCHS"), SEED=_param("SEED"))
+    builder.add_child("6_TRAIN", "landslide:trainmodel", "Train model", training,
+                      (640, 680), {
+                          "Trained model": ("OUTPUT_MODEL",
+                                            "The trained model (.keras) with its model card."),
+                          "Test metrics": ("OUTPUT_METRICS",
                                            "OA, precision, recall, F1, MCC, kappa, AUC, "
                                            "RMSE, MAE, Brier on the test split."),
-                          "TRAINING_REPORT": ("OUTPUT_REPORT", "Training report",
+                          "Training report": ("OUTPUT_REPORT",
                                               "Training curves, metrics, ROC, confusion "
                                               "matrix, model card, leakage.")})
-    add_map_children(builder, _child("TRAIN", "OUTPUT_MODEL"), (580, 900))
+    add_map_children(builder, _child("6_TRAIN", "OUTPUT_MODEL"), (640, 840))
     description = (
-        "The whole method of the paper in one run, from conditioning factors and a "
-        "landslide inventory to the five-class susceptibility map:<br>"
+        "The paper's method with its nine factors, laid out as a model to open and edit "
+        "in the graphical modeler (right-click › Edit Model…, then save a copy under your "
+        "own name). To run the method with the factors you have, use 'Susceptibility "
+        "workflow (factors to classes)' instead: every factor there is optional but the "
+        "DEM.<br>"
         "1. <b>factors</b>: slope and aspect classes from the DEM, distances to faults and "
         "rivers, lithology polygons rasterized, all aligned into one factor stack on the "
         "DEM's grid ('Preprocessing of data');<br>"
@@ -373,59 +422,53 @@ def susceptibility_workflow(path):
         "importance ('LCFs selection');<br>"
         "3. <b>samples</b>: balanced landslide / non-landslide patch centres, 6:2:2 split "
         "('Building a landslide dataset');<br>"
-        "4. <b>training</b> of the chosen architecture (CTLGNet by default) in the engine "
-        "with the paper's settings, metrics on the test split ('Model evaluation');<br>"
+        "4. <b>training</b> of the chosen architecture (CTLGNet by default) in the engine, "
+        "metrics on the test split ('Model evaluation');<br>"
         "5. <b>prediction</b> of the landslide probability of every pixel and "
         "<b>classification</b> into five classes by natural breaks with landslide density "
         "per class ('Landslide susceptibility mapping').<br>"
-        "The factor selection reports are for you to read: the model uses all factors. "
-        "To drop factors or change other settings, run the steps one by one or edit a copy "
-        "of this model (resources/models/susceptibilityworkflow.model3) in the graphical "
-        "modeler. Defaults are the paper's (72-pixel patches, 10000 samples per class, "
-        "100 epochs): hours on a CPU; try PATCH_SIZE 24, SAMPLES_PER_CLASS 1000, EPOCHS 10 "
-        "first.")
+        "Every input is required (the paper's nine factors). The settings' defaults are "
+        f"the steps' own ({settings}); the paper used 72-pixel patches, 10000 samples per "
+        "class and 100 epochs (hours on a CPU). The outputs are listed in the order the "
+        "steps write them (the number before each step's name).")
     return builder.save(description, path)
 
 
 def compare_workflow(path):
-    from qgis.core import QgsProcessingParameterEnum
-
-    names = _algorithm("landslide:comparemodels").parameterDefinition("MODELS").options()
-    builder = ModelBuilder("Compare all six architectures (workflow)")
+    builder = ModelBuilder(COMPARE_NAME)
     add_factor_inputs(builder)
-    builder.add_input(QgsProcessingParameterEnum(
-        "MODELS", "Models to compare", names, allowMultiple=True,
-        defaultValue=list(range(len(names)))),
-        "Architectures trained and compared (default all six: " + ", ".join(names) + ").")
-    add_sample_inputs(builder)
+    models = builder.add_input(
+        step_input("landslide:comparemodels", "MODELS", "Models to compare"),
+        "Architectures trained and compared (default all six).")
+    settings = add_sample_inputs(builder)
     add_factor_children(builder)
-    add_samples_child(builder, (580, 660))
+    add_samples_child(builder, (640, 560))
     training = dict(training_defaults("landslide:comparemodels"),
-                    STACK=_child("ALIGN", "OUTPUT"), SAMPLES=_child("SAMPLES", "OUTPUT"),
-                    MODELS=_param("MODELS"), EPOCHS=_param("EPOCHS"), SEED=_param("SEED"))
-    builder.add_child("COMPARE", "landslide:comparemodels", "Compare landslide models",
-                      training, (810, 780), {
-                          "MODELS_FOLDER": ("OUTPUT_FOLDER", "Folder of the trained models",
-                                            "One NAME.keras model and NAME.html report per "
-                                            "architecture."),
-                          "COMPARISON_TABLE": ("OUTPUT_TABLE", "Comparison table",
+                    STACK=_child("2_ALIGN", "OUTPUT"), SAMPLES=_child("5_SAMPLES", "OUTPUT"),
+                    MODELS=_param(models), EPOCHS=_param("EPOCHS"), SEED=_param("SEED"))
+    builder.add_child("6_COMPARE", "landslide:comparemodels", "Compare models",
+                      training, (640, 680), {
+                          "Trained models (folder)": ("OUTPUT_FOLDER",
+                                                      "One NAME.keras model and NAME.html "
+                                                      "report per architecture."),
+                          "Comparison table": ("OUTPUT_TABLE",
                                                "The paper's Table 2 for this data: metrics, "
                                                "parameters, FLOPs, training time."),
-                          "COMPARISON_REPORT": ("OUTPUT_REPORT", "Comparison report",
+                          "Comparison report": ("OUTPUT_REPORT",
                                                 "The table with the best model per metric "
                                                 "marked and all ROC curves.")})
     description = (
         "The paper's comparison of the six architectures (its Table 2) on your data:<br>"
-        "1. factors, factor stack and samples as in 'Susceptibility workflow';<br>"
-        "2. <b>CNN, ResNet18, DenseNet-BC, ViT, FrIT and CTLGNet</b> (MODELS) trained with "
-        "the same samples and settings and evaluated on the test split: one table row per "
+        "1. factors, factor stack and samples as in the paper's workflow model;<br>"
+        "2. <b>CNN, ResNet18, DenseNet-BC, ViT, FrIT and CTLGNet</b> (Models to compare) "
+        "trained with the same samples and settings and evaluated: one table row per "
         "model with OA, precision, recall, F1, MCC, kappa, AUC, RMSE, MAE, Brier, "
         "parameters, FLOPs and training time; all ROC curves on one plot.<br>"
         "3. Then map with the best one: 'Predict landslide susceptibility' with "
-        "MODELS_FOLDER/&lt;best&gt;.keras (the log and the table name the best model by test "
-        "AUC) and 'Classify susceptibility'.<br>"
-        "Training six models with the paper's defaults takes many hours on a CPU: try "
-        "PATCH_SIZE 24, SAMPLES_PER_CLASS 1000 and EPOCHS 10 first.")
+        "&lt;folder&gt;/&lt;best&gt;.keras from Trained models (folder) (the log and the "
+        "table name the best model) and 'Classify susceptibility'.<br>"
+        f"The settings' defaults are the steps' own ({settings}). Training six models "
+        "with the paper's settings takes many hours on a CPU.")
     return builder.save(description, path)
 
 
@@ -436,7 +479,7 @@ def main():
     parser.add_argument("--output", default=MODELS_DIR, help="folder (default: %(default)s)")
     folder = parser.parse_args().output
     app, _provider = _qgis()
-    written = [susceptibility_workflow(os.path.join(folder, "susceptibilityworkflow.model3")),
+    written = [paper_workflow(os.path.join(folder, "paperworkflow.model3")),
                compare_workflow(os.path.join(folder, "compareworkflow.model3"))]
     for path in written:
         print("wrote", path)
