@@ -21,8 +21,10 @@ class TrainModel(TrainingAlgorithm):
     NOTHING_WRITTEN = ""  # the engine says it: "Cancelled before the first epoch ..."
     HELP = (
         "Trains a model on the samples and the factor stack: one of the paper's six "
-        "networks (CTLGNet by default) in the engine process, while QGIS stays usable. The "
-        "log gives the time per epoch and how long the run will take.<br>"
+        "networks (CTLGNet by default) or a classical model (logistic regression, random "
+        "forest, gradient boosting, frequency ratio, weights of evidence) in the engine "
+        "process, while QGIS stays usable. The log gives the time per epoch and how long "
+        "the run will take.<br>"
         "The defaults finish in minutes on a laptop CPU. For the paper's settings choose "
         "them under <i>Training settings</i> (and build the samples with 72 × 72 patches "
         "and 10,000 samples per class): on a CPU that takes hours.")

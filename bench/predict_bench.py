@@ -18,8 +18,17 @@ in-process and prints a JSON object on stdout; progress goes to stderr.
     per-patch path and the "effective" FLOP/s (per-patch FLOPs x pixels/s,
     which can exceed the machine's peak because work is shared);
   - ``sample_area_400_s``: the time for the 400 x 400 sample area extrapolated
-    from the measured rate (windows are small for the slow models; say so).
+    from the measured rate (windows are small for the slow models; say so);
+  - old path (before the XLA-compiled tails) vs new path vs plain Keras
+    ``model.predict`` (batch 256), their ratios, and the per-pixel part's share
+    of the matmul FLOP/s, by wall and by CPU time (:mod:`fast_paths`).
 
+* ``classical``: a classical model (``random_forest`` by default, the defaults:
+  300 trees) trained on 4,000 samples of a 1000 x 1000 x 9 stack, then the whole
+  stack mapped (``predict_map``, per pixel, vectorised): wall and CPU seconds
+  (all threads; on a shared machine the wall time depends on the load) and
+  pixels/s, without and with the neighbourhood statistics (``--classical-only`` runs just
+  this part, without TensorFlow).
 * ``memory``: peak RSS (``/usr/bin/time``) of the engine's ``predict`` command
   (TensorFlow included) on 1000 x 1000 and 5000 x 5000 x 9 stacks with a tiny
   CNN at 72 x 72, each in a fresh process.
@@ -30,6 +39,7 @@ band count of the sample area's factor stack; speed does not depend on values.
     .venv/bin/python bench/predict_bench.py                  # quick: a few minutes
     .venv/bin/python bench/predict_bench.py --mode full      # bigger windows, more repeats
     .venv/bin/python bench/predict_bench.py --models cnn ctlgnet --no-memory
+    .venv/bin/python bench/predict_bench.py --classical-only   # random forest, ~1-2 min
 """
 
 import argparse
@@ -40,6 +50,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import fast_paths
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -199,16 +211,84 @@ def bench_model(name, patch, folder, stacks, mode, repeats):
             "dense_speedup": round(dense / per_patch, 2),
             "dense_effective_gflops": round(flops * dense / 1e9, 2),
             "dense_effective_share_of_matmul": round(flops * dense / matmul, 3),
-            "dense_chosen_by_auto": plan.worthwhile,
+            "dense_chosen_by_auto": plan.chosen_by_auto,
             "dense_check_max_difference": result["dense_check_max_difference"],
+            "dense_evaluation": result["evaluation_note"],
         })
         best = max(best, dense)
     else:
         row["dense_mode"] = None
         row["dense_note"] = reason
+        side = None
+    log(f"{name} {patch}x{patch}: old and new paths, plain Keras, per-pixel part")
+    row.update(fast_paths.compare(model, plan, row, lambda: best_run(
+        repeats, path, stacks[f"full{side}"], os.path.join(folder, "map.tif"),
+        method="dense", batch_size=256)["pixels_per_s"], repeats=2 if mode == "quick" else 5))
     row["best_pixels_per_s"] = round(best, 1)
     row["sample_area_400_s"] = round(SIDE * SIDE / best, 1)
     return row
+
+
+CLASSICAL_SIDE = 1000
+CLASSICAL_SAMPLES = 4000
+CLASSICAL_PATCH = 32
+
+
+def classical_samples(stack, count, patch, path, seed=0):
+    """Samples of the synthetic stack: random pixels, landslides where a noisy
+    mix of the first factors is high; 70/15/15 splits (an .npz the engine reads)."""
+    import numpy as np
+    from osgeo import gdal
+
+    values = gdal.Open(stack).ReadAsArray()
+    rng = np.random.default_rng(seed)
+    flat = rng.choice(values.shape[1] * values.shape[2], size=count, replace=False)
+    rows, cols = np.divmod(flat, values.shape[2])
+    score = values[0, rows, cols] + 0.5 * values[1, rows, cols] - 0.3 * values[4, rows, cols]
+    labels = (score + rng.normal(0, 0.5, count) > np.median(score)).astype(np.int64)
+    splits = rng.choice(np.array(["train", "validation", "test"]), size=count,
+                        p=[0.7, 0.15, 0.15])
+    np.savez(path, rows=rows, cols=cols, labels=labels, splits=splits,
+             summary=json.dumps({"patch_size": patch}))
+    return path
+
+
+def bench_classical(folder, models, side=CLASSICAL_SIDE):
+    """Train each classical model on the synthetic stack and map all of it."""
+    from landslide_susceptibility.core.specs import PredictSpec, TrainSpec
+    from landslide_susceptibility.engine.commands import train
+    from landslide_susceptibility.engine.predict import predict_map
+
+    stack = write_stack(os.path.join(folder, f"classical{side}.tif"), side)
+    samples = classical_samples(stack, CLASSICAL_SAMPLES, CLASSICAL_PATCH,
+                                os.path.join(folder, "classical_samples.npz"))
+    rows = []
+    for name in models:
+        for neighbourhood in (False, True):
+            model = os.path.join(folder, f"{name}_{neighbourhood}.skops")
+            log(f"classical: {name}, neighbourhood {neighbourhood}: training")
+            started = time.monotonic()
+            trained = train.run(TrainSpec(stack=stack, samples=samples, model=name,
+                                          output_model=model, cache_dir=folder,
+                                          neighbourhood=neighbourhood).validate(), Reporter())
+            train_s = time.monotonic() - started
+            log(f"classical: {name}: mapping {side} x {side} x {BANDS}")
+            started, cpu, load = time.monotonic(), time.process_time(), os.getloadavg()[0]
+            result = predict_map(PredictSpec(model=model, stack=stack,
+                                             output=os.path.join(folder, "classical.tif")),
+                                 Reporter())
+            rows.append({"model": name, "neighbourhood": neighbourhood,
+                         "stack": f"{side}x{side}x{BANDS}", "patch": CLASSICAL_PATCH,
+                         "samples": CLASSICAL_SAMPLES, "train_s": round(train_s, 1),
+                         "test_auc": round(trained.metrics["auc"], 3),
+                         "parameters": trained.card["parameters"],
+                         "predict_s": round(time.monotonic() - started, 1),
+                         "predict_cpu_s": round(time.process_time() - cpu, 1),
+                         "load_average_before": round(load, 1),
+                         "pixels_per_s": round(result["pixels_per_s"]),
+                         "evaluation": result["evaluation_note"][:60]})
+            log(json.dumps(rows[-1]))
+    return rows
 
 
 MEMORY_MAKE = """
@@ -279,11 +359,17 @@ def main(argv=None):
     parser.add_argument("--models", nargs="*", default=MODELS)
     parser.add_argument("--patches", nargs="*", type=int, default=[72, 24])
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--classical", nargs="*", default=["random_forest"],
+                        help="classical models to map a 1000 x 1000 x 9 stack with")
+    parser.add_argument("--classical-only", action="store_true",
+                        help="only the classical models (no TensorFlow)")
     parser.add_argument("--output", help="also write the JSON result to this file")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     runpy.run_path(LAUNCHER)["register_package"](REPO)
+    if args.classical_only:
+        return classical_main(args)
     import tensorflow as tf
 
     from landslide_susceptibility.engine import device
@@ -314,8 +400,26 @@ def main(argv=None):
                 log(json.dumps(row))
                 result["models"].append(row)
         result["matmul_gflops_after"] = round(matmul_flops(5) / 1e9, 2)
+        if args.classical:
+            result["classical"] = bench_classical(folder, args.classical)
         if not args.no_memory:
             result["memory"] = bench_memory(folder, [1000, 5000])
+    return finish(result, started, args)
+
+
+def classical_main(args):
+    from landslide_susceptibility.engine import device
+
+    started = time.monotonic()
+    result = {"mode": args.mode, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "machine": {"cpu": device.cpu_name(), "cores": os.cpu_count(),
+                          "load_average_at_start": os.getloadavg()}}
+    with tempfile.TemporaryDirectory(prefix="predict_bench_") as folder:
+        result["classical"] = bench_classical(folder, args.classical)
+    return finish(result, started, args)
+
+
+def finish(result, started, args):
     result["seconds"] = round(time.monotonic() - started, 1)
     result["load_average_at_end"] = os.getloadavg()
     text = json.dumps(result, indent=2)

@@ -107,6 +107,13 @@ def bench_training(mode):
         for b in (16, 128):
             figures.append({"name": f"{row['model']} training step, batch {b}",
                             "value": row[f"train_patches_per_s_batch{b}"], "unit": "patches/s"})
+            if f"xla_over_plain_batch{b}" in row:
+                figures.append({"name": f"{row['model']} training step XLA, batch {b}",
+                                "value": row[f"train_xla_patches_per_s_batch{b}"],
+                                "unit": "patches/s",
+                                "xla_over_plain": row[f"xla_over_plain_batch{b}"],
+                                "xla_over_plain_cpu_time":
+                                    row[f"xla_over_plain_cpu_time_batch{b}"]})
         figures.append({"name": f"{row['model']} epoch at paper settings (12000 patches)",
                         "value": row["paper_epoch_s"], "unit": "s"})
     figures.append({"name": "pipeline / fastest training step (must be >= 10)",
@@ -129,9 +136,33 @@ def bench_prediction(mode):
                             "speedup": row["dense_speedup"],
                             "effective_share_of_matmul":
                                 row["dense_effective_share_of_matmul"]})
+        figures.extend(fast_path_figures(label, row))
     for row in result.get("memory", []):
         figures.append({"name": f"predict peak RSS {row['stack']}",
                         "value": row["peak_rss_mib"], "unit": "MiB"})
+    return figures
+
+
+def fast_path_figures(label, row):
+    """Old path (before XLA tails) vs new path vs plain Keras, and the per-pixel
+    part's share of the matmul FLOP/s (``bench/fast_paths.py``)."""
+    if "new_pixels_per_s" not in row:
+        return []
+    figures = [
+        {"name": f"{label}, old path", "value": row["old_pixels_per_s"], "unit": "pixels/s"},
+        {"name": f"{label}, new path", "value": row["new_pixels_per_s"], "unit": "pixels/s"},
+        {"name": f"{label}, plain Keras predict", "value": row["plain_keras_pixels_per_s"],
+         "unit": "pixels/s"},
+        {"name": f"{label}, new / old", "value": row["new_over_old"], "unit": "ratio"},
+        {"name": f"{label}, new / plain Keras", "value": row["new_over_plain_keras"],
+         "unit": "ratio"}]
+    if "per_pixel_flops" in row:
+        for key, what in (("plain", "old"), ("xla", "XLA")):
+            figures.append({
+                "name": f"{label}, per-pixel part ({what}) share of matmul",
+                "value": row[f"per_pixel_{key}_share_of_matmul"], "unit": "share",
+                "by_cpu_time": row[f"per_pixel_{key}_share_of_matmul_cpu_time"],
+                "pixels_per_s": row[f"per_pixel_{key}_pixels_per_s"]})
     return figures
 
 
@@ -152,6 +183,30 @@ def bench_scaling(mode):
     return figures
 
 
+def bench_cluster(mode):
+    """Maps on a local Dask cluster (bench/cluster_bench.py): in-process vs 1 and 2 workers."""
+    size = "192" if mode == "quick" else "512"
+    result = bench_script("cluster_bench.py", "--size", size, timeout=7200)
+    label = f"{result['model']} {result['patch']}x{result['patch']}x{result['bands']}"
+    figures = [{"name": f"{label} tiles of {result['tile']}, in the engine process",
+                "value": result["in_process_tiles_per_s"], "unit": "tiles/s"}]
+    for row in result["cluster"]:
+        figures.append({"name": f"{label} tiles of {result['tile']}, {row['workers']} local "
+                                "Dask workers", "value": row["tiles_per_s"], "unit": "tiles/s",
+                        "first_job_s": row["first_job_s"]})
+    figures += [
+        {"name": "Dask: efficiency of 2 workers (speed-up / 2)",
+         "value": result["efficiency_2_workers"], "unit": "ratio", "cores": result["cores"]},
+        {"name": "Dask: scheduling overhead per tile",
+         "value": result["scheduling_overhead_per_tile_s"], "unit": "s"},
+        {"name": "Dask: maps identical to the engine process's",
+         "value": result["maps_identical"], "unit": "bool"}]
+    for workers, hours in result["projection_hours_14M_px_ctlgnet_72"].items():
+        figures.append({"name": f"projection 14 M px CTLGNet 72x72x9, {workers} workers",
+                        "value": hours, "unit": "h"})
+    return figures
+
+
 def bench_accuracy(mode):
     return bench_script("accuracy_bench.py", "--mode", mode, timeout=7200)["figures"]
 
@@ -164,6 +219,7 @@ BENCHMARKS = [
     ("prediction", bench_prediction),
     ("scaling", bench_scaling),
     ("accuracy", bench_accuracy),
+    ("cluster", bench_cluster),
 ]
 
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Training benchmarks: patch pipeline patches/s vs each model's training step
-patches/s at 72 x 72 x 9 (the default patch size; batch 16 and 128), and the
+patches/s at 72 x 72 x 9 (the paper's patch size; batch 16 and 128), and the
 epoch time this gives at the paper's settings (10000 samples per class, 6:2:2
-split -> 12000 training patches per epoch). Prints JSON on stdout; log lines on stderr.
+split -> 12000 training patches per epoch); each step also with XLA
+(``model.compile(jit_compile=True)``: Keras's "auto" leaves XLA off on CPUs) and the
+XLA / plain ratio, by wall and by CPU time. Prints JSON on stdout; log lines on stderr.
 
     .venv/bin/python bench/training_bench.py [--models cnn ctlgnet] [--steps 5]
+    .venv/bin/python bench/training_bench.py --models ctlgnet --no-pipeline  # steps only
 """
 
 import argparse
@@ -46,7 +49,7 @@ def build_stack(folder, size):
 def pipeline_rate(stack_path, landslides, batch_size, batches_to_time, folder):
     from landslide_susceptibility.core.build_samples import build_samples
     from landslide_susceptibility.core.sample_layer import read_sample_layer
-    from landslide_susceptibility.core.specs.samples import DEFAULT_PATCH_SIZE as PATCH
+    from landslide_susceptibility.core.specs.samples import PAPER_PATCH_SIZE as PATCH
     from landslide_susceptibility.engine.patches import PaddedStack, batches
 
     samples = f"{folder}/samples.gpkg"
@@ -65,29 +68,54 @@ def pipeline_rate(stack_path, landslides, batch_size, batches_to_time, folder):
     return count / (time.perf_counter() - started), stack.bands
 
 
-def train_rate(name, bands, batch_size, steps):
+def train_rate(name, bands, batch_size, steps, jit_compile=False):
+    """Training patches/s of ``name`` (``model.train_on_batch``), by wall and by CPU
+    time (all threads: holds on a loaded machine), and the seconds of the first two
+    steps (build, trace and, with ``jit_compile``, the XLA compile)."""
     import keras
     import numpy as np
 
-    from landslide_susceptibility.core.specs.samples import DEFAULT_PATCH_SIZE as PATCH
+    from landslide_susceptibility.core.specs.samples import PAPER_PATCH_SIZE as PATCH
     from landslide_susceptibility.engine.training import make_optimizer
     from landslide_susceptibility.models import build_model
 
     keras.utils.set_random_seed(0)
     model = build_model(name, (PATCH, PATCH, bands))
     model.compile(optimizer=make_optimizer("sgd", 0.001),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+                  jit_compile=jit_compile)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batch_size, PATCH, PATCH, bands)).astype("float32")
     y = np.eye(2, dtype="float32")[rng.integers(0, 2, batch_size)]
-    model.train_on_batch(x, y)  # build + trace
-    model.train_on_batch(x, y)
     started = time.perf_counter()
+    model.train_on_batch(x, y)  # build + trace (+ compile)
+    model.train_on_batch(x, y)
+    first = time.perf_counter() - started
+    started, clock = time.perf_counter(), time.process_time()
     for _ in range(steps):
         model.train_on_batch(x, y)
-    rate = steps * batch_size / (time.perf_counter() - started)
+    wall, cpu = time.perf_counter() - started, time.process_time() - clock
     keras.backend.clear_session()
-    return rate
+    return steps * batch_size / wall, steps * batch_size / max(cpu, 1e-9), first
+
+
+def model_row(name, bands, steps, jit):
+    """One model's training figures at batch 16 and 128; with ``jit`` also with
+    ``jit_compile=True`` (XLA) and the XLA / plain ratios (wall and CPU time)."""
+    row = {"model": name}
+    for batch_size in (16, 128):
+        n = steps if batch_size == 16 else max(1, steps // 2)
+        wall, cpu, _ = train_rate(name, bands, batch_size, n)
+        row[f"train_patches_per_s_batch{batch_size}"] = round(wall, 1)
+        if jit:
+            xla_wall, xla_cpu, first = train_rate(name, bands, batch_size, n, True)
+            row[f"train_xla_patches_per_s_batch{batch_size}"] = round(xla_wall, 1)
+            row[f"xla_over_plain_batch{batch_size}"] = round(xla_wall / wall, 2)
+            row[f"xla_over_plain_cpu_time_batch{batch_size}"] = round(xla_cpu / cpu, 2)
+            row[f"xla_first_steps_s_batch{batch_size}"] = round(first, 1)
+    row["paper_epoch_s"] = round(PAPER_TRAIN_PATCHES / row["train_patches_per_s_batch16"], 1)
+    log(f"{name}: {json.dumps(row)}")
+    return row
 
 
 def main(argv=None):
@@ -95,39 +123,34 @@ def main(argv=None):
     parser.add_argument("--models", nargs="*")
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--size", type=int, default=400)
+    parser.add_argument("--no-jit", action="store_true",
+                        help="skip the XLA (jit_compile=True) training step")
+    parser.add_argument("--no-pipeline", action="store_true",
+                        help="skip the patch pipeline (no sample area is built)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     runpy.run_path(os.path.join(REPO, "engine", "launcher.py"))["register_package"](REPO)
-    from landslide_susceptibility.core.specs.samples import DEFAULT_PATCH_SIZE as PATCH
+    from landslide_susceptibility.core.specs.samples import PAPER_PATCH_SIZE as PATCH
     from landslide_susceptibility.models import available_models
 
-    names = args.models or available_models()
+    names = args.models or available_models("network")
     result = {"input_shape": [PATCH, PATCH, 9],
               "paper_train_patches_per_epoch": PAPER_TRAIN_PATCHES}
+    bands = 9
     with tempfile.TemporaryDirectory() as folder:
-        stack, area = build_stack(folder, args.size)
-        for batch_size in (16, 128):
+        stack, area = (None, None) if args.no_pipeline else build_stack(folder, args.size)
+        for batch_size in () if args.no_pipeline else (16, 128):
             rate, bands = pipeline_rate(stack, area["files"]["landslides"], batch_size,
                                         max(20, 2000 // batch_size), folder)
             result[f"pipeline_patches_per_s_batch{batch_size}"] = round(rate, 1)
             log(f"patch pipeline (augmenting), batch {batch_size}: {rate:,.0f} patches/s")
-    rows = []
-    for name in names:
-        row = {"model": name}
-        for batch_size in (16, 128):
-            steps = args.steps if batch_size == 16 else max(1, args.steps // 2)
-            row[f"train_patches_per_s_batch{batch_size}"] = round(
-                train_rate(name, bands, batch_size, steps), 1)
-        row["paper_epoch_s"] = round(PAPER_TRAIN_PATCHES / row["train_patches_per_s_batch16"],
-                                     1)
-        log(f"{name}: {row['train_patches_per_s_batch16']:,.1f} patches/s at batch 16 "
-            f"({row['train_patches_per_s_batch128']:,.1f} at 128); paper epoch "
-            f"~{row['paper_epoch_s']:,.0f} s")
-        rows.append(row)
-    result["models"] = rows
-    fastest = max(r["train_patches_per_s_batch16"] for r in rows)
-    result["pipeline_over_fastest_training"] = round(
-        result["pipeline_patches_per_s_batch16"] / fastest, 1)
+    result["models"] = rows = [model_row(name, bands, args.steps, not args.no_jit)
+                               for name in names]
+    fastest = max(max(r["train_patches_per_s_batch16"],
+                      r.get("train_xla_patches_per_s_batch16", 0)) for r in rows)
+    if not args.no_pipeline:
+        result["pipeline_over_fastest_training"] = round(
+            result["pipeline_patches_per_s_batch16"] / fastest, 1)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python engine/launcher.py list
     .venv/bin/python engine/launcher.py COMMAND [--params JSON_OR_FILE] [--human]
+                                                [--scheduler ADDRESS]
 
 ``--params`` takes a JSON object or the path of a JSON file; it is read into
 the command's spec (``core/specs``: names, types, ranges and choices checked
@@ -11,6 +12,8 @@ there) and the command receives the validated spec. Without
 ``--human`` the engine speaks the JSON-lines protocol of :mod:`.protocol` on
 stdout; with it, plain text. Exit status: 0 success, 1 error, 2 bad usage,
 130 cancelled. The first info line names TensorFlow's version and the device.
+``--scheduler`` runs ``predict`` and ``compare`` on a Dask cluster (README:
+"Running on a Dask cluster").
 """
 
 import argparse
@@ -20,10 +23,12 @@ import sys
 import traceback
 
 from ..core.errors import CancelledError, LandslideError
+from ..core.specs.cluster import SCHEDULER_ENV
 from . import commands
 from .protocol import Reporter, protocol_stream
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+CLUSTER_COMMANDS = ("predict", "compare")  # commands that run on a Dask cluster
 
 
 def _parse_params(text):
@@ -38,6 +43,16 @@ def _parse_params(text):
     return params
 
 
+def with_scheduler(params, flag, environ):
+    """``params`` with the Dask scheduler of a cluster command: ``--scheduler``,
+    else the params' own ``scheduler``, else ``$LANDSLIDE_DASK_SCHEDULER``."""
+    if flag is not None:
+        return dict(params, scheduler=flag)
+    if "scheduler" not in params and environ.get(SCHEDULER_ENV):
+        return dict(params, scheduler=environ[SCHEDULER_ENV])
+    return params
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="landslide-engine",
@@ -45,6 +60,10 @@ def main(argv=None):
     parser.add_argument("command", help="one of: list, " + ", ".join(commands.COMMANDS))
     parser.add_argument("--params", help="JSON object, or path of a JSON file")
     parser.add_argument("--human", action="store_true", help="plain text instead of JSON lines")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help=f"{', '.join(CLUSTER_COMMANDS)}: run on the Dask scheduler at "
+                             f"ADDRESS (default: the params' scheduler, else ${SCHEDULER_ENV}; "
+                             "empty: this computer)")
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -64,6 +83,12 @@ def main(argv=None):
     except (ValueError, OSError) as exc:
         reporter.error(f"Could not read --params: {exc}")
         return EXIT_USAGE
+    if args.scheduler is not None and args.command not in CLUSTER_COMMANDS:
+        reporter.error(f"--scheduler is for {', '.join(CLUSTER_COMMANDS)}, not "
+                       f"'{args.command}'.")
+        return EXIT_USAGE
+    if args.command in CLUSTER_COMMANDS:
+        params = with_scheduler(params, args.scheduler, os.environ)
 
     try:
         from . import device

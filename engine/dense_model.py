@@ -15,9 +15,11 @@ import numpy as np
 from ..core.errors import CancelledError
 from ..core.map_writer import CANCEL_MESSAGE
 from ..core.tiling import check_bounds, patch_view
-from .runners import PatchModel
+from .runners import PatchModel, with_precision
 
 DENSE_TOLERANCE = 1e-4
+BF16_TOLERANCE = 0.05        # bfloat16 (8-bit mantissa) against float32, probabilities
+TOLERANCES = {"float32": DENSE_TOLERANCE, "bfloat16": BF16_TOLERANCE}
 DENSE_CHECK_PIXELS = 24
 
 
@@ -45,10 +47,15 @@ def _conv(x, weights):
 class DenseModel:
     """Dense evaluation of a :class:`.dense_plan.DensePlan` over normalised windows."""
 
-    def __init__(self, plan, patch_size, bands, batch_size):
+    compile_tails = True  # False: the plain tail everywhere (benchmarks time the old path)
+
+    def __init__(self, plan, patch_size, bands, batch_size, precision="float32", compiled=None):
+        """``precision``: the tail's (:func:`.runners.with_precision`); ``compiled``:
+        XLA for the tail (None: the plan's choice, :attr:`DensePlan.compiled_tail`)."""
         import tensorflow as tf
 
         self.plan = plan
+        self.precision = precision
         self.patch_size = int(patch_size)
         self.batch_size = int(batch_size)
         self.multiple = int(np.prod(plan.strides)) if plan.strides else 1
@@ -56,7 +63,17 @@ class DenseModel:
         spec = tf.TensorSpec((None, None, bands), tf.float32)
         self._dense = tf.function(self._stage, input_signature=[spec])
         if plan.tail is not None:
-            self._tail = PatchModel(plan.tail, batch_size)
+            if compiled is None:
+                compiled = plan.compiled_tail and self.compile_tails
+            self._tail = PatchModel(with_precision(plan.tail, precision), batch_size, compiled)
+
+    @property
+    def description(self):
+        """The plan's description, with how the per-patch part runs."""
+        if self.plan.tail is None:
+            return self.plan.description
+        how = "XLA-compiled" if self._tail.compiled else "plain TensorFlow"
+        return f"{self.plan.description} ({how}, {self.precision})"
 
     def _stage(self, window):
         """The dense part of the model on one window (traced once)."""
@@ -142,3 +159,12 @@ def check_dense(dense, patch_model, patch_size, bands, seed=0, rows=13, cols=11)
     expected = patch_model.predict(view[r, c])
     got = dense.predict(window, r, c)
     return float(np.max(np.abs(expected - got)))
+
+
+def low_precision_patches(model, reference, precision, seed=0, count=DENSE_CHECK_PIXELS):
+    """A per-patch runner of ``model`` in ``precision`` and its largest difference
+    from ``reference`` (the float32 :class:`.runners.PatchModel`) on random patches."""
+    runner = PatchModel(with_precision(model, precision), reference.batch_size)
+    x = np.random.default_rng(seed).standard_normal((count,) + reference.shape)
+    x = x.astype(np.float32)
+    return runner, float(np.max(np.abs(runner.predict(x) - reference.predict(x))))

@@ -43,6 +43,20 @@ class DensePlan:
         sharing saves little and costs a gather: ViT, FrIT)."""
         return _has_conv(self.prefix)
 
+    @property
+    def compiled_tail(self):
+        """The per-patch tail runs XLA-compiled: it has no convolution (transformer
+        layers, where XLA's fusion of the element-wise work wins; XLA's CPU
+        convolutions are slower than TensorFlow's own)."""
+        return self.tail is not None and not any(
+            type(layer).__name__ == "Conv2D" for layer in self.tail.layers)
+
+    @property
+    def chosen_by_auto(self):
+        """``method="auto"`` takes the dense path: a shared convolutional stem, or a
+        compiled tail (ViT, FrIT: faster than the plain per-patch path)."""
+        return self.worthwhile or self.compiled_tail
+
 
 @dataclass
 class _Stem:

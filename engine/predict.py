@@ -17,7 +17,11 @@ the GDAL block cache is kept small, so memory does not depend on the raster
 size. Reading, normalising and patch cutting run in a background thread that
 stays a few batches ahead of the model (:class:`.prefetch.Prefetcher`).
 
-Two evaluation paths give the same numbers:
+Classical models (:mod:`.classical.predict`) run on the same tiles: per patch,
+or (by default) per pixel, vectorised over the tile window, checked against
+per patch on random data like the networks' dense path.
+
+Two evaluation paths of the networks give the same numbers:
 
 * per patch (every model): patches are strided views of the normalised tile
   (no per-pixel Python loop), gathered into fixed-shape batches and run
@@ -58,9 +62,15 @@ from ..core.progress import scaled
 from ..core.samples import pad_width
 from ..core.stack import raster_output, read_stack_info
 from ..core.tiling import grid_nodes, plan_tiles
-from .dense_model import DENSE_TOLERANCE, DenseModel, check_dense
+from .dense_model import (
+    DENSE_TOLERANCE,
+    TOLERANCES,
+    DenseModel,
+    check_dense,
+    low_precision_patches,
+)
 from .dense_plan import dense_plan
-from .runners import PatchModel
+from .runners import PatchModel, cpu_has_bfloat16
 from .tile_loop import RunState, TileJob, run_tiles
 
 DEFAULT_TILE = 256          # output tile side, per-patch path
@@ -85,6 +95,7 @@ class Evaluation:
     dense: DenseModel = None
     note: str = ""
     check_error: float = None    # dense vs per-patch on the check, when made
+    tile_size: int = 0           # the default tile side when not the networks' one
 
 
 def predict_map(spec, reporter, seed=0):
@@ -96,11 +107,23 @@ def predict_map(spec, reporter, seed=0):
     the engine result (:class:`..core.specs.PredictOutcome`'s fields). Raises
     :class:`CancelledError` on cancel (nothing written, an existing output untouched).
     """
+    if getattr(spec, "models", None):  # several models: a deep ensemble (in this process)
+        from .ensemble_predict import predict_ensemble
+
+        if getattr(spec, "scheduler", ""):
+            reporter.warning(f"An ensemble map runs on this computer, not on the Dask "
+                             f"scheduler {spec.scheduler} (only single-model maps do).")
+        return predict_ensemble(spec, reporter, seed)
+    if getattr(spec, "scheduler", ""):  # on a Dask cluster (engine/dask_cluster)
+        from .dask_cluster.predict import predict_on_cluster
+
+        return predict_on_cluster(spec, reporter, seed)
     model_path, output, method = spec.model, spec.output, spec.method
     stride, batch_size, tile_size = spec.stride, spec.batch_size, spec.tile_size or None
     inputs = _read_inputs(model_path, spec.stack, reporter)
     started = time.monotonic()
-    evaluation = _load_evaluation(model_path, inputs, batch_size, method, seed, reporter)
+    evaluation = _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,
+                                  spec.precision)
     job = _plan_job(inputs, evaluation, stride, batch_size, tile_size, reporter)
     with gdal_cache_limit(READ_CACHE_BYTES), raster_output(output) as tmp:
         state = _write_map(tmp, model_path, job, evaluation, reporter)
@@ -125,58 +148,105 @@ def _read_inputs(model_path, stack_path, reporter):
     return Inputs(card, info, p, card["normalisation"]["mean"], card["normalisation"]["std"])
 
 
-def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter):
-    """Load the model; per-patch runner, and a checked dense one unless ``"patch"``."""
-    from ..models import load_model
+def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,
+                     precision="float32"):
+    """Load the model; per-patch runner, and a checked dense one unless ``"patch"``.
+    ``precision="bfloat16"``: the per-patch part runs in bfloat16, checked against
+    float32 per patch (bound :data:`.dense_model.BF16_TOLERANCE`)."""
+    from ..models import is_classical, load_model
+
+    if is_classical(inputs.card["model"]):
+        return _classical_evaluation(model_path, inputs, batch_size, method, seed)
 
     p, bands = inputs.patch_size, inputs.info.count
     model = load_model(model_path, compile=False, input_shape=(p, p, bands))
     patch_model = PatchModel(model, batch_size)
     patch_model(np.zeros((1, p, p, bands), np.float32))  # trace before timing tiles
+    if precision != "float32" and not cpu_has_bfloat16():
+        reporter.warning(f"This CPU has no {precision} instructions: {precision} is "
+                         "emulated and usually slower than float32.")
     if method == "patch":
-        return Evaluation(patch_model, note="per patch (as asked)")
-    evaluation = _try_dense(model, patch_model, inputs, method, seed, reporter)
+        if precision == "float32":
+            return Evaluation(patch_model, note="per patch (as asked)")
+        return _low_precision(model, patch_model, precision, seed, reporter, "as asked")
+    evaluation = _try_dense(model, patch_model, inputs, method, seed, reporter, precision)
     if evaluation.dense is None and method == "dense":
         raise InputError(f"Dense evaluation is not possible for this model: "
                          f"{evaluation.note}.")
     return evaluation
 
 
-def _try_dense(model, patch_model, inputs, method, seed, reporter):
+def _classical_evaluation(model_path, inputs, batch_size, method, seed):
+    """A classical model: per patch when asked, else per pixel over the tile
+    (vectorised), checked against per patch like the networks' dense path."""
+    from .classical.model_file import load_classical
+    from .classical.predict import TILE, ClassicalDense, ClassicalPatches
+
+    model = load_classical(model_path, inputs.card)
+    patch_model = ClassicalPatches(model, batch_size)
+    if method == "patch":
+        return Evaluation(patch_model, note="per patch (as asked)")
+    dense = ClassicalDense(model)
+    error = check_dense(dense, patch_model, inputs.patch_size, inputs.info.count, seed=seed)
+    if error > DENSE_TOLERANCE:  # a bug, not a property of the model
+        raise RuntimeError(f"the per-pixel evaluation of {inputs.card['model']} differs by "
+                           f"{error:.1e} from the per-patch one")
+    return Evaluation(patch_model, dense, f"{dense.plan.description}; checked against "
+                      f"per-patch evaluation: max difference {error:.1e}", error, TILE)
+
+
+def _try_dense(model, patch_model, inputs, method, seed, reporter, precision="float32"):
     """The dense path when the model allows it (and, for ``"auto"``, it is worth
-    it) and it passes the check against the per-patch path."""
+    it) and it passes the check against the per-patch path (float32)."""
     plan, reason = dense_plan(model)
-    if plan is None:
-        return Evaluation(patch_model, note=f"per patch (no dense evaluation: {reason})")
-    if method == "auto" and not plan.worthwhile:
-        return Evaluation(patch_model, note="per patch (only the input patch embedding "
-                                            "could be shared: too little to gain)")
+    if plan is None or (method == "auto" and not plan.chosen_by_auto):
+        note = (f"no dense evaluation: {reason}" if plan is None else
+                "only the input patch embedding could be shared: too little to gain")
+        if precision != "float32":
+            return _low_precision(model, patch_model, precision, seed, reporter, note)
+        return Evaluation(patch_model, note=f"per patch ({note})")
     p, bands = inputs.patch_size, inputs.info.count
-    candidate = DenseModel(plan, p, bands, patch_model.batch_size)
+    candidate = DenseModel(plan, p, bands, patch_model.batch_size, precision)
     error = check_dense(candidate, patch_model, p, bands, seed=seed)
-    if error <= DENSE_TOLERANCE:
-        return Evaluation(patch_model, candidate, f"{plan.description}; checked against "
+    tolerance = TOLERANCES[precision]
+    if error <= tolerance:
+        return Evaluation(patch_model, candidate, f"{candidate.description}; checked against "
                           f"per-patch evaluation: max difference {error:.1e}", error)
     reporter.warning(f"Dense evaluation of {inputs.card['model']} is off by "
                      f"{error:.1e}; using per-patch evaluation.")
     return Evaluation(patch_model, None, f"per patch (the dense evaluation differed by "
-                      f"{error:.1e} > {DENSE_TOLERANCE:g} from per-patch on a check)", error)
+                      f"{error:.1e} > {tolerance:g} from per-patch on a check)", error)
+
+
+def _low_precision(model, patch_model, precision, seed, reporter, why):
+    """Per patch in ``precision``, checked against float32 per patch (else float32)."""
+    runner, error = low_precision_patches(model, patch_model, precision, seed)
+    if error <= TOLERANCES[precision]:
+        return Evaluation(runner, note=f"per patch ({why}) in {precision}: max difference "
+                                       f"{error:.1e} to float32 on a check", check_error=error)
+    reporter.warning(f"{precision} evaluation is off by {error:.1e}; using float32.")
+    return Evaluation(patch_model, note=f"per patch ({why}) in float32 ({precision} "
+                                        f"differed by {error:.1e})", check_error=error)
 
 
 def _plan_job(inputs, evaluation, stride, batch_size, tile_size, reporter):
     """The tiles (and stride nodes) of the map, announced in the log."""
     info = inputs.info
     dense = evaluation.dense is not None
-    tile_size = int(tile_size or (DEFAULT_DENSE_TILE if dense else DEFAULT_TILE))
+    tile_size = int(tile_size or evaluation.tile_size
+                    or (DEFAULT_DENSE_TILE if dense else DEFAULT_TILE))
     if tile_size < 1:
         raise InputError(f"tile_size must be positive, not {tile_size}.")
     tiles, tile_size = plan_tiles(info.height, info.width, tile_size, stride)
     job = TileJob(inputs, stride, batch_size, tile_size, tiles,
                   grid_nodes(info.height, stride), grid_nodes(info.width, stride))
     p, model_name = inputs.patch_size, inputs.card["model"]
+    # for users; the detail (layers shared, check's difference) is the evaluation note
+    how = getattr(evaluation.dense.plan, "summary", "fast shared evaluation, checked") \
+        if dense else "patch by patch"
     reporter.info(f"Predicting {info.height} x {info.width} pixels with {model_name} "
                   f"({p} x {p} x {info.count} patches), {len(tiles)} tiles of "
-                  f"{tile_size} x {tile_size}; evaluation: {evaluation.note}.")
+                  f"{tile_size} x {tile_size}; evaluation: {how}.")
     if stride > 1:
         _announce_stride(job, evaluation, reporter)
     return job
@@ -201,16 +271,20 @@ def _announce_stride(job, evaluation, reporter):
         f"{1 / share:.0f}x{shared}, at the cost of detail finer than {stride} pixels.")
 
 
-def _write_map(path, model_path, job, evaluation, reporter):
-    """Create the map at ``path``, predict every tile into it, then its statistics
-    and overviews. Returns the :class:`.tile_loop.RunState` (its writer released)."""
+def _write_map(path, model_path, job, evaluation, reporter, run=None):
+    """Create the map at ``path``, predict every tile into it (``run(state)``, by
+    default the in-process tile loop), then its statistics and overviews. Returns
+    the :class:`.tile_loop.RunState` (its writer released)."""
     inputs = job.inputs
     info = inputs.info
     dataset = create_map(path, info, inputs.card["model"], model_path, inputs.patch_size,
                          job.stride)
     state = RunState(MapWriter(dataset), reporter, info.width * info.height)
     try:
-        run_tiles(job, state, evaluation.patch_model, evaluation.dense)
+        if run is None:
+            run_tiles(job, state, evaluation.patch_model, evaluation.dense)
+        else:
+            run(state)
         state.statistics = state.writer.store_statistics()
         if not state.statistics:
             reporter.warning("The STACK has no valid pixel: the map is all nodata.")

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core.errors import CancelledError
 from ..core.map_writer import CANCEL_MESSAGE, OUTPUT_NODATA, MapWriter
-from ..core.tiling import assemble, prepare_tile
+from ..core.tiling import assemble, patch_view, prepare_tile
 from .prefetch import Prefetcher, dense_tiles, patch_batches
 from .stack_reader import StackReader
 
@@ -85,14 +85,35 @@ def _run_dense(job, dense, state):
         for _, tile in items:
             state.check()
             clock = time.monotonic()
-            tile.results = dense.predict(
-                tile.window, tile.pixel_rows, tile.pixel_cols, state.reporter.is_cancelled,
-                lambda fraction, tile=tile: state.partial(tile, fraction)) \
-                if len(tile.pixel_rows) else np.empty(0, np.float32)
+            tile.results = tile_values(tile, dense, None, state.reporter.is_cancelled,
+                                       lambda fraction, tile=tile: state.partial(tile, fraction))
             state.model_seconds += time.monotonic() - clock
             state.finish(tile)
     finally:
         items.close()
+
+
+def tile_values(tile, dense, patch_model, is_cancelled=None, progress=None):
+    """The model's values on a prepared tile's pixels (``tile.pixel_rows``,
+    ``tile.pixel_cols``): densely when ``dense`` is given, else per patch in
+    batches of this tile alone (a cluster's tile task; the in-process per-patch
+    path packs its batches across tiles). ``progress(fraction)`` after each batch."""
+    if not len(tile.pixel_rows):
+        return np.empty(0, np.float32)
+    if dense is not None:
+        return dense.predict(tile.window, tile.pixel_rows, tile.pixel_cols, is_cancelled,
+                             progress)
+    view = patch_view(tile.window, tile.window.shape[0] - tile.eval_rows + 1)
+    total, batch = len(tile.pixel_rows), patch_model.batch_size
+    out = np.empty(total, np.float32)
+    for start in range(0, total, batch):
+        if is_cancelled is not None and is_cancelled():
+            raise CancelledError(CANCEL_MESSAGE)
+        chunk = slice(start, start + batch)
+        out[chunk] = patch_model(view[tile.pixel_rows[chunk], tile.pixel_cols[chunk]])
+        if progress is not None:
+            progress(min(start + batch, total) / total)
+    return out
 
 
 def _run_patches(job, patch_model, state):

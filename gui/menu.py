@@ -111,7 +111,7 @@ def open_help(iface):
 ENTRIES = [
     ("workflow", "Susceptibility workflow (factors to classes)…", "landslide", True,
      open_workflow),
-    ("compare", "Compare all six architectures…", "compare", False, open_compare_workflow),
+    ("compare", "Compare models…", "compare", False, open_compare_workflow),
     ("toolbox", "Algorithms in the Processing Toolbox", "align", False, show_toolbox),
     ("engine", "Check engine…", "engine", True, check_engine),
     ("help", "Help", "help", False, open_help),

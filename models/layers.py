@@ -131,6 +131,10 @@ class FractionalFourierMixing(keras.layers.Layer):
             the network; if False they stay at ``order``.
     """
 
+    #: a bfloat16 copy of the model keeps this layer in float32 (its orthogonal
+    #: eigenvector matmuls and phases lose too much at bfloat16's 8-bit mantissa)
+    KEEP_FLOAT32 = True
+
     def __init__(self, order=0.5, trainable_order=True, **kwargs):
         super().__init__(**kwargs)
         self.order = float(order)

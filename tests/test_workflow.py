@@ -245,7 +245,7 @@ def test_models_are_registered_under_the_provider(provider):
     registry = _registry()
     for algorithm_id, name in (
             (PAPER, "Susceptibility workflow (paper's nine factors, editable model)"),
-            (COMPARE, "Compare all six architectures (workflow)")):
+            (COMPARE, "Compare models (workflow)")):
         model = registry.algorithmById(algorithm_id)
         assert model is not None, algorithm_id
         assert model.provider().id() == "landslide"

@@ -12,7 +12,7 @@ files are committed. Run after changing an algorithm's parameters::
   classify, to open and edit in the graphical modeler. (The one-click workflow
   that takes whatever factors the user has is the Python algorithm
   ``landslide:susceptibilityworkflow``.)
-- ``compareworkflow``: the same factors and samples → train and compare all six
+- ``compareworkflow``: the same factors and samples → train and compare the
   architectures (the paper's Table 2).
 
 Outputs of derived factors are renamed (``native:renamelayer``) before the
@@ -36,7 +36,7 @@ GROUP = "0 · Workflows"
 GROUP_ID = "workflows"
 AUTHOR = "Landslide Susceptibility plugin"
 PAPER_NAME = "Susceptibility workflow (paper's nine factors, editable model)"
-COMPARE_NAME = "Compare all six architectures (workflow)"
+COMPARE_NAME = "Compare models (workflow)"
 INPUT_SIZE = (200, 30)
 STEP_SIZE = (250, 30)
 OUTPUT_SIZE = (230, 30)
@@ -439,7 +439,8 @@ def compare_workflow(path):
     add_factor_inputs(builder)
     models = builder.add_input(
         step_input("landslide:comparemodels", "MODELS", "Models to compare"),
-        "Architectures trained and compared (default all six).")
+        "Models trained and compared (default: the six networks and the five classical "
+        "models).")
     settings = add_sample_inputs(builder)
     add_factor_children(builder)
     add_samples_child(builder, (640, 560))
@@ -458,17 +459,21 @@ def compare_workflow(path):
                                                 "The table with the best model per metric "
                                                 "marked and all ROC curves.")})
     description = (
-        "The paper's comparison of the six architectures (its Table 2) on your data:<br>"
+        "The paper's comparison of models (its Table 2) on your data, validated the "
+        "honest way:<br>"
         "1. factors, factor stack and samples as in the paper's workflow model;<br>"
-        "2. <b>CNN, ResNet18, DenseNet-BC, ViT, FrIT and CTLGNet</b> (Models to compare) "
-        "trained with the same samples and settings and evaluated: one table row per "
-        "model with OA, precision, recall, F1, MCC, kappa, AUC, RMSE, MAE, Brier, "
-        "parameters, FLOPs and training time; all ROC curves on one plot.<br>"
+        "2. <b>CNN, ResNet18, DenseNet-BC, ViT, FrIT, CTLGNet</b> and the classical "
+        "models (logistic regression, random forest, gradient boosting, frequency ratio, "
+        "weights of evidence; Models to compare) trained with the same samples and "
+        "settings and evaluated by spatial 5-fold cross-validation: one table row per "
+        "model with every metric as mean and sd over the folds, the paired tests against "
+        "the best model and a verdict; per-fold AUC box plots and pooled ROC curves.<br>"
         "3. Then map with the best one: 'Predict landslide susceptibility' with "
-        "&lt;folder&gt;/&lt;best&gt;.keras from Trained models (folder) (the log and the "
+        "&lt;folder&gt;/&lt;best&gt;.keras (or .skops) from Trained models (folder), refit "
+        "on all samples (the log and the "
         "table name the best model) and 'Classify susceptibility'.<br>"
-        f"The settings' defaults are the steps' own ({settings}). Training six models "
-        "with the paper's settings takes many hours on a CPU.")
+        f"The settings' defaults are the steps' own ({settings}). Training the "
+        "networks with the paper's settings takes many hours on a CPU.")
     return builder.save(description, path)
 
 
