@@ -1,6 +1,7 @@
 """QGIS desktop under Xvfb with the plugin enabled (tools/screenshot.py): it
 opens the results styled, shows the plugin's menu and toolbox group, and saves
-a screenshot of the canvas with the five-class map."""
+a screenshot of the canvas with the five-class map and of the Train and workflow
+dialogs (Advanced parameters folded)."""
 
 import importlib.util
 import os
@@ -62,3 +63,12 @@ def test_desktop_screenshot_of_the_five_classes(run_alg, sample_area, tmp_path):
         counts = screenshot.colour_counts(image, CLASS_COLOURS)
         area = image.width() * image.height()
         assert all(count > 0.01 * area for count in counts.values()), (name, counts)
+    train = status["dialogs"]["landslide:trainmodel"]
+    assert train["title"] == "3.1 Train landslide model" and train["advanced_collapsed"]
+    assert {"LEARNING_RATE", "OPTIMIZER", "SEED"} <= set(train["advanced"])
+    assert {"STACK", "SAMPLES", "MODEL", "EPOCHS", "OUTPUT_MODEL"} <= set(train["shown"])
+    workflow = status["dialogs"]["landslide:susceptibilityworkflow"]
+    assert {"DEM", "INVENTORY", "OUTPUT_CLASSES"} <= set(workflow["shown"])
+    for dialog in (train, workflow):
+        image = QImage(dialog["image"])
+        assert (image.width(), image.height()) == tuple(dialog["size"]), dialog

@@ -47,7 +47,7 @@ def train(run_alg, small_stack, small_samples, tmp_path, model, feedback=None, *
 # The quick suite trains the CNN and CTLGNet through Processing; the four other
 # architectures (1.5 min for DenseNet-BC on 2 cores) run with `make test-all`.
 # Every model's build, save and reload is in tests/test_models.py either way.
-QUICK_MODELS = ("cnn", "ctlgnet")
+QUICK_MODELS = ("cnn",)  # the others (CTLGNet included) run under make test-all
 
 
 @pytest.mark.parametrize("model", [name if name in QUICK_MODELS else
@@ -141,6 +141,7 @@ def test_evaluate_model_matches_training_metrics(run_alg, small_stack, small_sam
     assert "ROC" in html and "Confusion matrix" in html
 
 
+@pytest.mark.slow  # compare through Processing: tests/test_compare_cv.py is the quick one
 def test_compare_models_gives_one_row_per_model(run_alg, small_stack, small_samples, tmp_path):
     result = run_alg("landslide:comparemodels", dict(
         TINY, STACK=small_stack, SAMPLES=small_samples, MODELS=[0, 5],

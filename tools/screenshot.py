@@ -8,8 +8,12 @@
   which the plugin is enabled, a startup script (``--code``) that opens the
   results styled by the plugin, zooms to them, shows the plugin's toolbox group,
   waits for the canvas and saves ``qgis_canvas.png`` (the map canvas) and
-  ``qgis_window.png`` (the whole window), then quits; ``qgis_desktop.json``
-  records what it saw (plugin loaded, menu entries, the toolbox tree).
+  ``qgis_window.png`` (the whole window), then opens the Processing dialogs of
+  Train (*Advanced parameters* folded, as QGIS opens it) and of the workflow
+  and saves them as ``train_dialog.png`` and ``workflow_dialog.png``, closes
+  them and quits; ``qgis_desktop.json`` records what it saw (plugin loaded,
+  menu entries, the toolbox tree, each dialog's title, shown and folded
+  parameters).
 
 Usage (QGIS's Python)::
 
@@ -35,6 +39,9 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLUGIN = "landslide_susceptibility"
 CLASS_NAMES = ["Very low", "Low", "Moderate", "High", "Very high"]
+DIALOGS = [("landslide:trainmodel", "train_dialog.png"),
+           ("landslide:susceptibilityworkflow", "workflow_dialog.png")]
+DIALOG_SIZE = (960, 760)  # pixels: readable at the README's width
 _APP = []  # the QgsApplication start_qgis made: it must outlive the rendering
 
 
@@ -269,7 +276,57 @@ def _save(tries=[0]):
         _STATUS["window"] = _CONFIG["window"]
     except Exception:
         _STATUS["errors"].append(traceback.format_exc())
-    _finish()
+    _STATUS["dialogs"] = {}
+    _next_dialog(list(_CONFIG["dialogs"]))
+
+
+def _next_dialog(todo):
+    """Open the next algorithm's dialog as the menu does; grab it once painted."""
+    if not todo:
+        _finish()
+        return
+    algorithm_id, path = todo.pop(0)
+    try:
+        import processing
+
+        dialog = processing.createAlgorithmDialog(algorithm_id, {})
+        dialog.show()
+        dialog.resize(*_CONFIG["dialog_size"])
+        dialog.raise_()
+    except Exception:
+        _STATUS["errors"].append(traceback.format_exc())
+        QTimer.singleShot(0, lambda: _next_dialog(todo))
+        return
+    QTimer.singleShot(_CONFIG["dialog_ms"],
+                      lambda: _grab_dialog(dialog, algorithm_id, path, todo))
+
+
+def _grab_dialog(dialog, algorithm_id, path, todo):
+    from qgis.PyQt.QtWidgets import QGroupBox
+
+    try:
+        QgsApplication.processEvents()
+        panel = dialog.mainWidget()
+        advanced = panel.findChild(QGroupBox, "grpAdvanced")
+        widgets = {key: wrapper.wrappedWidget() for key, wrapper in panel.wrappers.items()
+                   if wrapper.wrappedWidget() is not None}
+        hidden = [key for key, widget in widgets.items()
+                  if advanced is not None and advanced.isAncestorOf(widget)]
+        if not dialog.grab().save(path, "PNG"):
+            raise RuntimeError(f"Cannot save {path}")
+        _STATUS["dialogs"][algorithm_id] = {
+            "title": dialog.windowTitle(), "image": path,
+            "size": [dialog.width(), dialog.height()],
+            "advanced_collapsed": bool(advanced.property("collapsed")) if advanced else None,
+            "advanced": hidden,
+            "shown": [key for key, widget in widgets.items()
+                      if key not in hidden and widget.isVisible()]}
+    except Exception:
+        _STATUS["errors"].append(traceback.format_exc())
+    finally:
+        dialog.close()
+        dialog.deleteLater()
+    QTimer.singleShot(200, lambda: _next_dialog(todo))
 
 
 QTimer.singleShot(_CONFIG["start_ms"], _load)
@@ -309,7 +366,10 @@ def desktop(outputs, folder, width=1600, height=1000, timeout=300, wait_s=6.0):
                   "canvas": os.path.join(folder, "qgis_canvas.png"),
                   "window": os.path.join(folder, "qgis_window.png"), "status": status_path,
                   "width": width, "height": height, "start_ms": 1500,
-                  "wait_ms": int(wait_s * 1000)}
+                  "wait_ms": int(wait_s * 1000), "dialog_size": list(DIALOG_SIZE),
+                  "dialog_ms": 1500,
+                  "dialogs": [[algorithm_id, os.path.join(folder, name)]
+                              for algorithm_id, name in DIALOGS]}
         script = os.path.join(tmp, "startup.py")
         with open(script, "w", encoding="utf-8") as handle:
             handle.write(STARTUP.replace("__CONFIG__", repr(json.dumps(config))))
@@ -370,8 +430,10 @@ def main(argv=None):
             print(f"screenshot: WARNING: no desktop screenshot: {exc}", file=sys.stderr)
             status = 2
         else:
-            print(f"    {result['canvas']}\n    {result['window']}  "
-                  f"(QGIS desktop, {time.monotonic() - started:.0f} s)")
+            images = [result["canvas"], result["window"]] + \
+                [dialog["image"] for dialog in result.get("dialogs", {}).values()]
+            print("    " + "\n    ".join(images) +
+                  f"  (QGIS desktop, {time.monotonic() - started:.0f} s)")
     return status
 
 
