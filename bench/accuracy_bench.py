@@ -1,29 +1,41 @@
 #!/usr/bin/env python3
-"""Accuracy benchmarks: test AUC of CTLGNet and CNN next to classical baselines.
+"""Accuracy benchmarks: every registered model through the product's own ``compare``.
 
-1. Real data (southern Ecuador, /work/shared/data/ecuador or ``--ecuador``):
-   the five terrain factors aligned into a stack; for each split method
-   (random, spatial blocks) and several seeds, samples from the 175 landslide
-   points, CTLGNet and CNN trained with small settings, and - on exactly the
-   same splits - logistic regression (standardised factors) and a random
-   forest on the factor values at the sample centres. The published GLM
-   AUROC (Geocomputation with R, ch. 12) is printed next to them, and the GLM
-   is re-run here on ``sample_points.gpkg`` with the book's protocol as a check
-   of the factor reading.
-2. Known truth (synthetic sample area, size 400, seed 1): the demo's nine
-   factors (the true probability is *not* a factor), samples (patch 24, 1000
-   per class), both splits; each model's test AUC divided by the AUC of the
-   true probability raster at the same test points (1.0 = Bayes-optimal).
+The engine's ``compare`` command (the 'Compare landslide models' algorithm) with
+**repeated spatial 5-fold** cross-validation (blocks of 1000 m dealt to 5 folds,
+a one-patch buffer around the test patches, other block offsets per repeat;
+``core.folds``) runs in this process for every model of the registry: the
+classical models with their defaults, the six networks with small training
+settings (:data:`NETWORK_SETTINGS`). The classical models and the networks run
+as two comparisons with the same seed and block size, so repeat ``r`` fold ``f``
+is the same fold in both; the networks may run fewer repeats (a prefix of the
+classical ones). The paired tests against the best model by mean AUC (corrected
+resampled t-test, Wilcoxon; ``engine.significance``) are then computed over all
+models on their common folds, and the verdict is written in the product's words.
 
-JSON on stdout (settings, seeds, per-seed results, mean/sd, ``figures`` list
-with units); human log lines on stderr.
+1. Real data (southern Ecuador, ``/work/shared/data/ecuador`` or ``--ecuador``):
+   the five terrain factors aligned into a stack; samples built once (patch 16,
+   every landslide point's cell once, as many non-landslide centres). Printed
+   beside them: the published GLM AUROC (Geocomputation with R, ch. 12) and the
+   GLM re-run here on ``sample_points.gpkg`` with the book's protocol (a check of
+   the factor reading).
+2. Known truth (synthetic sample area, size 400, seed 1): the demo's nine factors
+   (the true probability is *not* a factor); each fold's AUC is divided by the
+   AUC of the true probability at that fold's test points (1.0 = Bayes-optimal).
+   ``--truth context``: the sample area's neighbourhood-context truth (relief
+   within 150 m, flow convergence, distance to a slope break), which the nine
+   single-pixel factors do not carry: there a patch model can beat pixel models.
 
-    .venv/bin/python bench/accuracy_bench.py [--mode quick|full] [--ecuador DIR]
+JSON on stdout (and in ``--output``, rewritten after every comparison): settings,
+per-model mean ± sd, per-fold rows, p-values, verdicts and a ``figures`` list
+with units; log lines on stderr.
+
+    .venv/bin/python bench/accuracy_bench.py [--mode quick|full] [--models LIST]
+        [--only real|synthetic] [--truth pixel|context] [--output FILE]
 """
 
 import argparse
 import json
-import math
 import os
 import runpy
 import sys
@@ -33,76 +45,67 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from accuracy_cv import (  # noqa: E402
+    CV,
+    NETWORK_SETTINGS,
+    cross_validate,
+    log,
+    make_reporter,
+    model_groups,
+    model_stats,
+    select_models,
+)
+from accuracy_glm import PUBLISHED, reproduce_glm  # noqa: E402
+from accuracy_report import figures, table  # noqa: E402
+
 ECUADOR = "/work/shared/data/ecuador"
 ECUADOR_FACTORS = ("elev", "slope", "cplan", "cprof", "log10_carea")
-PUBLISHED = {  # mean AUROC, 100 x 5-fold CV on sample_points (Geocomputation with R, ch. 12)
-    "glm": {"spatial": 0.773, "random": 0.810},
-    "svm": {"spatial": 0.739, "random": 0.799},
-}
-SPLIT_NAMES = {"random": "random", "spatial": "spatial"}  # split method -> file tag
-DEEP_MODELS = ("ctlgnet", "cnn")
-BASELINES = ("logistic", "random_forest")
-
+# quick (make bench): every classical model, CNN and CTLGNet; full: every model.
 MODES = {
-    "quick": {
-        "real": {"seeds": [0, 1, 2], "epochs": 30, "patience": 10},
-        "synthetic": {"seeds": [0, 1], "epochs": 20, "patience": 8, "samples_per_class": 1000},
-        "glm_repetitions": 20,
-    },
-    "full": {
-        "real": {"seeds": list(range(10)), "epochs": 40, "patience": 12},
-        "synthetic": {"seeds": [0, 1, 2], "epochs": 30, "patience": 10,
-                      "samples_per_class": 1000},
-        "glm_repetitions": 100,
-    },
+    "quick": {"models": "classical,cnn,ctlgnet", "classical_repeats": 3,
+              "network_repeats": 1, "epochs": 20, "patience": 5,
+              "synthetic_samples_per_class": 500, "glm_repetitions": 20},
+    "full": {"models": "all", "classical_repeats": 10, "network_repeats": 3, "epochs": 40,
+             "patience": 10, "synthetic_samples_per_class": 1000, "glm_repetitions": 100},
 }
-REAL = {"patch_size": 16, "samples_per_class": 175, "block_size_m": 1000.0,
-        "negative_buffer_m": 0.0, "ratios": [6, 2, 2]}
-SYNTHETIC = {"size": 400, "area_seed": 1, "patch_size": 24, "block_size_m": 1000.0,
-             "negative_buffer_m": 0.0, "ratios": [6, 2, 2]}
-TRAINING = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 16,
-            "label_smoothing": 0.1, "augment": True}
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
+REAL = {"patch_size": 16, "ratios": [6, 2, 2]}
+SYNTHETIC = {"size": 400, "area_seed": 1, "patch_size": 24, "ratios": [6, 2, 2]}
 
 
 def register():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     runpy.run_path(os.path.join(REPO, "engine", "launcher.py"))["register_package"](REPO)
-    # Keras warns every epoch that a finite tf.data input "ran out of data" and that
-    # shuffle is ignored; both are expected with one fit() call per epoch.
     warnings.filterwarnings("ignore", message=".*ran out of data.*")
     warnings.filterwarnings("ignore", message=".*shuffle=True.*")
 
 
-def make_reporter(verbose):
-    from landslide_susceptibility.engine.protocol import Reporter
+# ------------------------------------------------------------------ real data
 
-    class BenchReporter(Reporter):
-        """Human lines on stderr; no progress lines, epoch lines only if verbose."""
+def build_ecuador_stack(data, folder):
+    from landslide_susceptibility.core.align import align_factors
 
-        def progress(self, value):
-            pass
-
-        def info(self, message):
-            if verbose or not str(message).startswith("epoch "):
-                super().info("    " + str(message))
-
-    return BenchReporter(sys.stderr, human=True)
+    stack = os.path.join(folder, "ecuador_stack.tif")
+    align_factors([os.path.join(data, f"{name}.tif") for name in ECUADOR_FACTORS], [], stack)
+    return stack
 
 
-# ------------------------------------------------------------------ helpers
+def all_landslide_samples(stack, inventory, path, patch_size, seed=0):
+    """Samples with every landslide cell once (and as many non-landslide centres):
+    built once with a guess, rebuilt with the count of landslide cells found."""
+    from landslide_susceptibility.core.build_samples import build_samples
 
-def mean_sd(values):
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    if not values:
-        return {"mean": None, "sd": None, "n": 0}
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) \
-        if len(values) > 1 else 0.0
-    return {"mean": round(mean, 4), "sd": round(sd, 4), "n": len(values)}
+    built = build_samples(stack, inventory, path, patch_size=patch_size,
+                          samples_per_class=175, ratios=REAL["ratios"], seed=seed)
+    cells = built["summary"]["landslide_pixels"]
+    if cells != 175:
+        os.remove(path)
+        built = build_samples(stack, inventory, path, patch_size=patch_size,
+                              samples_per_class=cells, ratios=REAL["ratios"], seed=seed)
+    for warning in built["warnings"]:
+        log(f"   WARNING: {warning}")
+    return built
 
 
 def read_stack_values(stack_path):
@@ -117,257 +120,39 @@ def read_stack_values(stack_path):
     return info, values
 
 
-def pixel_features(info, values, rows, cols):
-    """Factor values at the sample centres, categorical bands one-hot (for LR) and
-    as codes (for the forest): ``(x_onehot, x_codes)``."""
-    import numpy as np
-
-    onehot, codes = [], []
-    for slot, band in enumerate(info.bands):
-        column = values[slot, rows, cols]
-        codes.append(column[:, None])
-        if band.categorical:
-            classes = band.classes or sorted(np.unique(column[np.isfinite(column)]).tolist())
-            onehot.append(np.stack([column == value for value in classes], axis=1)
-                          .astype(float))
-        else:
-            onehot.append(column[:, None])
-    return np.concatenate(onehot, axis=1), np.concatenate(codes, axis=1)
-
-
-def baselines(info, values, samples, seed):
-    """Logistic regression (standardised) and random forest on the pixel factors at
-    the sample centres, fitted on the training split, AUC on the test split."""
-    import numpy as np
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from landslide_susceptibility.core.roc import auc
-
-    rows, cols, labels, splits = samples
-    x_lr, x_rf = pixel_features(info, values, rows, cols)
-    train, test = splits == "train", splits == "test"
-    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    lr.fit(x_lr[train], labels[train])
-    rf = RandomForestClassifier(n_estimators=300, min_samples_leaf=2, random_state=seed,
-                                n_jobs=1)
-    rf.fit(x_rf[train], labels[train])
-    out = {}
-    for name, model, x in (("logistic", lr, x_lr), ("random_forest", rf, x_rf)):
-        p = model.predict_proba(x[test])[:, 1]
-        out[name] = {"auc": auc(labels[test], p), "probability": p}
-    return out, np.flatnonzero(test)
-
-
-def train_deep(stack_info, samples, model, seed, patch_size, settings, folder, reporter):
-    """Train ``model`` on the samples; test probabilities and training facts."""
-    import keras
-
-    from landslide_susceptibility.core.roc import auc
-    from landslide_susceptibility.core.specs import TrainSpec
-    from landslide_susceptibility.engine.training import predict_probability, train
-
-    rows, cols, labels, splits = samples
-    started = time.monotonic()
-    spec = TrainSpec(stack=stack_info.path, samples="(in memory)", model=model,
-                     output_model=os.path.join(folder, f"{model}.keras"),
-                     epochs=settings["epochs"], patience=settings["patience"], seed=seed,
-                     patch_size=patch_size, cache_dir=os.path.join(folder, "cache"),
-                     **TRAINING).validate()
-    trained = train(spec, stack_info, samples, reporter)
-    test = splits == "test"
-    p = predict_probability(trained.keras_model, trained.stack, rows[test], cols[test],
-                            trained.mean, trained.std)
-    outcome = trained.outcome
-    facts = {"auc": auc(labels[test], p), "probability": p,
-             "epochs_run": outcome.epochs_run, "best_epoch": outcome.best_epoch,
-             "parameters": outcome.card["parameters"],
-             "seconds": round(time.monotonic() - started, 1)}
-    keras.backend.clear_session()
-    return facts
-
-
-def deduplicated_auc(samples, test_index, probability):
-    """AUC over distinct (row, col, label) test points (duplicates drawn with
-    replacement counted once; their predictions are identical)."""
-    import numpy as np
-
-    from landslide_susceptibility.core.roc import auc
-
-    rows, cols, labels, _ = samples
-    keys = np.stack([rows[test_index], cols[test_index], labels[test_index]], axis=1)
-    _, first = np.unique(keys, axis=0, return_index=True)
-    return auc(labels[test_index][first], np.asarray(probability)[first]), len(first)
-
-
-def split_facts(samples, built):
-    import numpy as np
-
-    rows, cols, labels, splits = samples
-    facts = {"counts": built["summary"]["counts"],
-             "leakage_test_overlapping_train": round(built["summary"]["leakage"], 4),
-             "warnings": built["warnings"]}
-    for split in ("train", "validation", "test"):
-        chosen = (splits == split) & (labels == 1)
-        facts[f"unique_landslide_centres_{split}"] = int(
-            len(np.unique(rows[chosen] * 1_000_000 + cols[chosen])))
-    return facts
-
-
-# ------------------------------------------------------------------ real data
-
-def build_ecuador_stack(data, folder):
-    from landslide_susceptibility.core.align import align_factors
-
-    stack = os.path.join(folder, "ecuador_stack.tif")
-    align_factors([os.path.join(data, f"{name}.tif") for name in ECUADOR_FACTORS], [], stack)
-    return stack
-
-
-def reproduce_glm(data, info, values, repetitions):
-    """The book's GLM protocol on ``sample_points.gpkg``: repeated 5-fold CV, random
-    and spatial (k-means on coordinates, k = 5); mean AUROC over all folds."""
-    import numpy as np
-    from osgeo import ogr
-    from sklearn.cluster import KMeans
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from landslide_susceptibility.core.roc import auc
-
-    dataset = ogr.Open(os.path.join(data, "sample_points.gpkg"))
-    layer = dataset.GetLayer(0)
-    xs, ys, labels = [], [], []
-    for feature in layer:
-        geometry = feature.GetGeometryRef()
-        xs.append(geometry.GetX())
-        ys.append(geometry.GetY())
-        labels.append(int(feature.GetField("landslide")))
-    xs, ys, labels = np.array(xs), np.array(ys), np.array(labels)
-    x0, dx, _, y0, _, dy = info.geotransform
-    cols = np.floor((xs - x0) / dx).astype(int)
-    rows = np.floor((ys - y0) / dy).astype(int)
-    x = values[:, rows, cols].T
-    ok = np.all(np.isfinite(x), axis=1)
-    x, labels, coords = x[ok], labels[ok], np.stack([xs, ys], axis=1)[ok]
-    result = {"points": int(ok.sum()), "points_without_factor_values": int((~ok).sum()),
-              "repetitions": repetitions, "folds": 5}
-
-    def fold_aucs(fold_of):
-        aucs = []
-        for fold in np.unique(fold_of):
-            test = fold_of == fold
-            if len(np.unique(labels[test])) < 2 or len(np.unique(labels[~test])) < 2:
-                continue
-            model = make_pipeline(StandardScaler(), LogisticRegression(C=1e6, max_iter=5000))
-            model.fit(x[~test], labels[~test])
-            aucs.append(auc(labels[test], model.predict_proba(x[test])[:, 1]))
-        return aucs
-
-    random_aucs, spatial_aucs = [], []
-    for rep in range(repetitions):
-        fold_of = np.empty(len(labels), dtype=int)
-        for fold, (_, test) in enumerate(StratifiedKFold(5, shuffle=True, random_state=rep)
-                                         .split(x, labels)):
-            fold_of[test] = fold
-        random_aucs += fold_aucs(fold_of)
-        clusters = KMeans(5, n_init=10, random_state=rep).fit_predict(coords)
-        spatial_aucs += fold_aucs(clusters)
-    result["random_cv_auc"] = mean_sd(random_aucs)
-    result["spatial_cv_auc"] = mean_sd(spatial_aucs)
-    return result
-
-
-def run_real(data, settings, folder, verbose):
-    from landslide_susceptibility.core.build_samples import build_samples
-    from landslide_susceptibility.core.sample_layer import read_sample_layer
-
+def run_real(data, mode, classical, networks, folder, reporter, save):
     started = time.monotonic()
     log(f"== Real data: {data}")
     stack = build_ecuador_stack(data, folder)
     info, values = read_stack_values(stack)
     log(f"   stack {info.width} x {info.height} cells of {info.pixel_size[0]:g} m, "
         f"{info.count} factors: {', '.join(info.names)}")
-    reporter = make_reporter(verbose)
+    samples = os.path.join(folder, "ecuador_samples.gpkg")
+    built = all_landslide_samples(stack, os.path.join(data, "landslides.gpkg"), samples,
+                                  REAL["patch_size"])
+    summary = built["summary"]
+    log(f"   samples: {summary['landslide_pixels']} landslide cells, "
+        f"{summary['landslide_pixels']} per class, patch {REAL['patch_size']}")
     out = {"stack": {"factors": info.names, "width": info.width, "height": info.height,
                      "cell_m": info.pixel_size[0]},
-           "settings": dict(REAL, **settings, **TRAINING), "splits": {}}
-    inventory = os.path.join(data, "landslides.gpkg")
-    for method, split_name in SPLIT_NAMES.items():
-        runs = []
-        for seed in settings["seeds"]:
-            log(f"-- real, {split_name} split, seed {seed}")
-            samples_path = os.path.join(folder, f"real_{split_name}_{seed}.gpkg")
-            try:
-                built = build_samples(stack, inventory, samples_path,
-                                      patch_size=REAL["patch_size"],
-                                      samples_per_class=REAL["samples_per_class"],
-                                      split_method=method,
-                                      block_size=REAL["block_size_m"] if method else None,
-                                      ratios=REAL["ratios"],
-                                      negative_buffer=REAL["negative_buffer_m"], seed=seed)
-            except Exception as exc:  # report and go on
-                log(f"   build_samples failed: {exc}")
-                runs.append({"seed": seed, "error": f"build_samples: {exc}"})
-                continue
-            samples = read_sample_layer(samples_path)
-            run = {"seed": seed, **split_facts(samples, built), "models": {}}
-            for warning in built["warnings"]:
-                log(f"   WARNING: {warning}")
-            log(f"   leakage {100 * run['leakage_test_overlapping_train']:.1f}% of test "
-                f"patches overlap a training patch; distinct landslide centres train/val/test "
-                f"{run['unique_landslide_centres_train']}/"
-                f"{run['unique_landslide_centres_validation']}/"
-                f"{run['unique_landslide_centres_test']}")
-            classical, test_index = baselines(info, values, samples, seed)
-            for name, facts in classical.items():
-                dedup, _ = deduplicated_auc(samples, test_index, facts["probability"])
-                run["models"][name] = {"auc": round(facts["auc"], 4),
-                                       "auc_distinct_points": round(dedup, 4)}
-                log(f"   {name:14s} test AUC {facts['auc']:.3f}")
-            for model in DEEP_MODELS:
-                try:
-                    facts = train_deep(info, samples, model, seed, REAL["patch_size"], settings,
-                                       folder, reporter)
-                except Exception as exc:  # report and go on
-                    log(f"   {model} failed: {exc}")
-                    run["models"][model] = {"error": str(exc)}
-                    continue
-                dedup, distinct = deduplicated_auc(samples, test_index, facts.pop("probability"))
-                facts["auc"] = round(facts["auc"], 4)
-                facts["auc_distinct_points"] = round(dedup, 4)
-                run["models"][model] = facts
-                run["distinct_test_points"] = distinct
-                log(f"   {model:14s} test AUC {facts['auc']:.3f} (best epoch "
-                    f"{facts['best_epoch']}/{facts['epochs_run']}, {facts['seconds']:.0f} s)")
-            runs.append(run)
-        summary = {}
-        for model in DEEP_MODELS + BASELINES:
-            summary[model] = {
-                "auc": mean_sd([r["models"].get(model, {}).get("auc") for r in runs
-                                if "models" in r]),
-                "auc_distinct_points": mean_sd(
-                    [r["models"].get(model, {}).get("auc_distinct_points") for r in runs
-                     if "models" in r])}
-        summary["leakage_test_overlapping_train"] = mean_sd(
-            [r.get("leakage_test_overlapping_train") for r in runs])
-        out["splits"][split_name] = {"runs": runs, "summary": summary}
-    out["published"] = PUBLISHED
+           "samples": {"patch_size": REAL["patch_size"],
+                       "landslide_cells": summary["landslide_pixels"],
+                       "samples_per_class": summary["landslide_pixels"]},
+           "published": PUBLISHED}
+    save.result["real"] = out
     log("-- GLM on sample_points.gpkg, the book's protocol")
-    out["glm_reproduced"] = reproduce_glm(data, info, values, settings["glm_repetitions"])
+    out["glm_reproduced"] = reproduce_glm(data, info, values, mode["glm_repetitions"])
     log(f"   random CV {out['glm_reproduced']['random_cv_auc']['mean']}, spatial CV "
         f"{out['glm_reproduced']['spatial_cv_auc']['mean']} (published 0.810 / 0.773)")
+    cross_validate(stack, samples, model_groups(classical, networks, mode), folder,
+                   reporter, save, out, save.done("real"))
     out["seconds"] = round(time.monotonic() - started, 1)
     return out
 
 
 # ------------------------------------------------------------------ known truth
 
-def build_synthetic_stack(folder):
+def build_synthetic_stack(folder, truth="pixel"):
     """The demo's nine factors of the sample area, aligned (no true probability)."""
     from landslide_susceptibility.core.align import align_factors
     from landslide_susceptibility.core.distance import distance_to_features
@@ -377,7 +162,7 @@ def build_synthetic_stack(folder):
     from landslide_susceptibility.core.terrain import derive_terrain
 
     area = create_sample_area(os.path.join(folder, "area"), seed=SYNTHETIC["area_seed"],
-                              size=SYNTHETIC["size"])
+                              size=SYNTHETIC["size"], truth=truth)
     f = area["files"]
     factors = os.path.join(folder, "factors")
     os.makedirs(factors, exist_ok=True)
@@ -411,162 +196,186 @@ def true_probability_at(path, info, rows, cols):
     return truth[np.floor((ys - y0) / dy).astype(int), np.floor((xs - x0) / dx).astype(int)]
 
 
-def run_synthetic(settings, folder, verbose):
-    from landslide_susceptibility.core.build_samples import build_samples
+def fold_truth(stack, samples, truth_path, repeats):
+    """``{(repeat, fold): AUC of the true probability at the fold's test points}``,
+    the folds recomputed as ``compare`` computes them (``core.folds``)."""
+    from landslide_susceptibility.core import folds
     from landslide_susceptibility.core.roc import auc
-    from landslide_susceptibility.core.sample_layer import read_sample_layer
+    from landslide_susceptibility.core.sample_layer import validate_samples
+    from landslide_susceptibility.core.stack import read_stack_info
+    from landslide_susceptibility.engine.samples_input import load_samples
+
+    info = read_stack_info(stack)
+    loaded, summary = load_samples(samples, info)
+    rows, cols, labels, splits = validate_samples(*loaded, shape=info.shape)
+    block = folds.block_cells_of(CV["block_size"], info.pixel_size, summary)
+    truth = true_probability_at(truth_path, info, rows, cols)
+    out = {}
+    for repeat in range(repeats):
+        for fold in range(CV["folds"]):
+            description = folds.kfold_split(block, CV["folds"], repeat, fold, CV["seed"],
+                                            SYNTHETIC["patch_size"])
+            test = folds.split_of(rows, cols, labels, splits, description) == "test"
+            out[(repeat, fold)] = auc(labels[test], truth[test])
+    return out
+
+
+def add_truth_ratios(result, truth):
+    """Each model's fold AUC / the true probability's AUC on the same fold."""
+    import numpy as np
+
+    for model, stats in result.get("models", {}).items():
+        ratios = [row["metrics"]["auc"] / truth[(row["repeat"], row["fold"])]
+                  for outcome in result["comparisons"].values()
+                  for row in outcome["fold_rows"] if row["model"] == model]
+        stats["ratio_to_truth_mean"] = round(float(np.mean(ratios)), 4)
+        stats["ratio_to_truth_sd"] = round(float(np.std(ratios, ddof=1)), 4) \
+            if len(ratios) > 1 else None
+
+
+def run_synthetic(mode, classical, networks, folder, reporter, save):
+    from landslide_susceptibility.core.build_samples import build_samples
 
     started = time.monotonic()
-    log(f"== Known truth: sample area size {SYNTHETIC['size']}, seed {SYNTHETIC['area_seed']}")
-    stack, area = build_synthetic_stack(folder)
-    info, values = read_stack_values(stack)
-    log(f"   stack {info.width} x {info.height}, factors {', '.join(info.names)}; "
-        f"true AUC over the whole area {area['true_auc']:.3f}")
-    reporter = make_reporter(verbose)
+    truth_kind = mode.get("truth", "pixel")
+    log(f"== Known truth: sample area size {SYNTHETIC['size']}, seed {SYNTHETIC['area_seed']}"
+        f", {truth_kind} truth")
+    stack, area = build_synthetic_stack(folder, truth_kind)
+    samples = os.path.join(folder, "synthetic_samples.gpkg")
+    per_class = mode["synthetic_samples_per_class"]
+    build_samples(stack, area["files"]["landslides"], samples,
+                  patch_size=SYNTHETIC["patch_size"], samples_per_class=per_class,
+                  ratios=SYNTHETIC["ratios"], seed=0)
+    repeats = max(mode["classical_repeats"], mode["network_repeats"])
+    truth = fold_truth(stack, samples, area["files"]["true_probability"], repeats)
+    true_aucs = list(truth.values())
+    log(f"   true AUC over the whole area {area['true_auc']:.3f}; at the folds' test "
+        f"points {sum(true_aucs) / len(true_aucs):.3f}")
     out = {"area": {"size": SYNTHETIC["size"], "seed": SYNTHETIC["area_seed"],
+                    "truth": truth_kind,
                     "landslide_count": area["landslide_count"],
                     "true_auc_whole_area": round(area["true_auc"], 4)},
-           "factors": info.names, "settings": dict(SYNTHETIC, **settings, **TRAINING),
-           "splits": {}}
-    for method, split_name in SPLIT_NAMES.items():
-        runs = []
-        for seed in settings["seeds"]:
-            log(f"-- synthetic, {split_name} split, seed {seed}")
-            samples_path = os.path.join(folder, f"synthetic_{split_name}_{seed}.gpkg")
-            built = build_samples(stack, area["files"]["landslides"], samples_path,
-                                  patch_size=SYNTHETIC["patch_size"],
-                                  samples_per_class=settings["samples_per_class"],
-                                  split_method=method,
-                                  block_size=SYNTHETIC["block_size_m"] if method else None,
-                                  ratios=SYNTHETIC["ratios"],
-                                  negative_buffer=SYNTHETIC["negative_buffer_m"], seed=seed)
-            samples = read_sample_layer(samples_path)
-            rows, cols, labels, splits = samples
-            test = splits == "test"
-            truth = true_probability_at(area["files"]["true_probability"], info, rows[test],
-                                        cols[test])
-            true_auc = auc(labels[test], truth)
-            run = {"seed": seed, **split_facts(samples, built),
-                   "true_probability_auc": round(true_auc, 4), "models": {}}
-            log(f"   leakage {100 * run['leakage_test_overlapping_train']:.1f}%; AUC of the "
-                f"true probability at the test points {true_auc:.3f}")
-            classical, _ = baselines(info, values, samples, seed)
-            for name, facts in classical.items():
-                run["models"][name] = {"auc": round(facts["auc"], 4),
-                                       "ratio_to_truth": round(facts["auc"] / true_auc, 4)}
-                log(f"   {name:14s} test AUC {facts['auc']:.3f} "
-                    f"(ratio {facts['auc'] / true_auc:.3f})")
-            for model in DEEP_MODELS:
-                facts = train_deep(info, samples, model, seed, SYNTHETIC["patch_size"],
-                                   settings, folder, reporter)
-                facts.pop("probability")
-                facts["ratio_to_truth"] = round(facts["auc"] / true_auc, 4)
-                facts["auc"] = round(facts["auc"], 4)
-                run["models"][model] = facts
-                log(f"   {model:14s} test AUC {facts['auc']:.3f} (ratio "
-                    f"{facts['ratio_to_truth']:.3f}; best epoch {facts['best_epoch']}/"
-                    f"{facts['epochs_run']}, {facts['seconds']:.0f} s)")
-            runs.append(run)
-        summary = {"true_probability_auc": mean_sd([r["true_probability_auc"] for r in runs])}
-        for model in DEEP_MODELS + BASELINES:
-            summary[model] = {
-                "auc": mean_sd([r["models"][model]["auc"] for r in runs]),
-                "ratio_to_truth": mean_sd([r["models"][model]["ratio_to_truth"] for r in runs])}
-        out["splits"][split_name] = {"runs": runs, "summary": summary}
+           "samples": {"patch_size": SYNTHETIC["patch_size"], "samples_per_class": per_class},
+           "true_probability_fold_auc": {f"r{r}f{f}": round(v, 4)
+                                         for (r, f), v in truth.items()}}
+    save.result["synthetic"] = out
+
+    def save_with_truth():
+        add_truth_ratios(out, truth)
+        save()
+
+    cross_validate(stack, samples, model_groups(classical, networks, mode), folder,
+                   reporter, save_with_truth, out, save.done("synthetic"))
+    add_truth_ratios(out, truth)
     out["seconds"] = round(time.monotonic() - started, 1)
     return out
 
 
-# ------------------------------------------------------------------ report
+# ------------------------------------------------------------------ main
 
-def figures(result):
-    """Flat ``{"name", "value", "unit"}`` figures for bench/run.py."""
-    out = []
-    real = result.get("real")
-    if real:
-        for split, block in real["splits"].items():
-            for model in DEEP_MODELS + BASELINES:
-                stats = block["summary"][model]["auc"]
-                out.append({"name": f"Ecuador {split} split: {model} test AUC",
-                            "value": stats["mean"], "sd": stats["sd"], "n": stats["n"],
-                            "unit": "AUROC (mean over seeds)"})
-            leak = block["summary"]["leakage_test_overlapping_train"]
-            out.append({"name": f"Ecuador {split} split: test patches overlapping training",
-                        "value": leak["mean"], "unit": "fraction"})
-        for split in ("random", "spatial"):
-            out.append({"name": f"Ecuador published GLM, {split} CV",
-                        "value": PUBLISHED["glm"][split], "unit": "AUROC"})
-            stats = real["glm_reproduced"][f"{split}_cv_auc"]
-            out.append({"name": f"Ecuador GLM reproduced here, {split} CV",
-                        "value": stats["mean"], "sd": stats["sd"], "unit": "AUROC"})
-    synthetic = result.get("synthetic")
-    if synthetic:
-        for split, block in synthetic["splits"].items():
-            out.append({"name": f"synthetic {split} split: true probability test AUC",
-                        "value": block["summary"]["true_probability_auc"]["mean"],
-                        "unit": "AUROC"})
-            for model in DEEP_MODELS + BASELINES:
-                stats = block["summary"][model]
-                out.append({"name": f"synthetic {split} split: {model} test AUC / true AUC",
-                            "value": stats["ratio_to_truth"]["mean"],
-                            "auc": stats["auc"]["mean"], "unit": "ratio (1.0 = Bayes)"})
-    return out
+class Saver:
+    """Writes the result so far to ``path`` (atomically) when called; ``previous``:
+    the result of an earlier run whose comparisons may be reused (``--resume``)."""
+
+    def __init__(self, result, path, previous=None):
+        self.result, self.path, self.previous = result, path, previous or {}
+
+    def done(self, area):
+        """The earlier run's comparisons of ``area`` (``"real"``, ``"synthetic"``)."""
+        return (self.previous.get(area) or {}).get("comparisons") or {}
+
+    def __call__(self):
+        if not self.path:
+            return
+        self.result["figures"] = figures(self.result)
+        temporary = self.path + ".part"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(self.result, handle, indent=2)
+        os.replace(temporary, self.path)
 
 
-def table(result):
-    lines = []
-    real = result.get("real")
-    if real:
-        lines.append(f"\nEcuador test AUC, mean ± sd over seeds {real['settings']['seeds']}")
-        lines.append(f"{'model':16s} {'random split':>16s} {'spatial split':>16s}")
-        for model in DEEP_MODELS + BASELINES:
-            cells = []
-            for split in ("random", "spatial"):
-                s = real["splits"][split]["summary"][model]["auc"]
-                cells.append(f"{s['mean']:.3f} ± {s['sd']:.3f}" if s["n"] else "n/a")
-            lines.append(f"{model:16s} {cells[0]:>16s} {cells[1]:>16s}")
-        glm = real["glm_reproduced"]
-        lines.append(f"{'GLM here (CV)':16s} {glm['random_cv_auc']['mean']:>16.3f} "
-                     f"{glm['spatial_cv_auc']['mean']:>16.3f}")
-        lines.append(f"{'GLM published':16s} {PUBLISHED['glm']['random']:>16.3f} "
-                     f"{PUBLISHED['glm']['spatial']:>16.3f}")
-        leak = [real["splits"][s]["summary"]["leakage_test_overlapping_train"]["mean"]
-                for s in ("random", "spatial")]
-        lines.append(f"{'leakage':16s} {leak[0]:>16.3f} {leak[1]:>16.3f}")
-    synthetic = result.get("synthetic")
-    if synthetic:
-        lines.append("\nSynthetic area: test AUC / AUC of the true probability (ratio)")
-        for split in ("random", "spatial"):
-            block = synthetic["splits"][split]["summary"]
-            lines.append(f"{split} split (true AUC {block['true_probability_auc']['mean']:.3f}):")
-            for model in DEEP_MODELS + BASELINES:
-                lines.append(f"  {model:16s} AUC {block[model]['auc']['mean']:.3f}  ratio "
-                             f"{block[model]['ratio_to_truth']['mean']:.3f}")
-    return "\n".join(lines)
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=sorted(MODES), default="quick")
+    parser.add_argument("--models", help="comma-separated model codes, or all / classical / "
+                                         "network (default: the mode's)")
+    parser.add_argument("--ecuador", default=ECUADOR, help="folder of the Ecuador data")
+    parser.add_argument("--only", choices=["real", "synthetic"], help="run one part only")
+    parser.add_argument("--truth", choices=["pixel", "context"], default="pixel",
+                        help="the sample area's truth: its pixel factors, or the "
+                             "neighbourhood context (synthetic part)")
+    parser.add_argument("--classical-repeats", type=int, help="override the mode's repeats")
+    parser.add_argument("--network-repeats", type=int, help="override the mode's repeats")
+    parser.add_argument("--epochs", type=int, help="override the networks' epochs")
+    parser.add_argument("--patience", type=int, help="override the networks' patience")
+    parser.add_argument("--output", help="also write the JSON here, after every comparison")
+    parser.add_argument("--verbose", action="store_true", help="log every epoch")
+    parser.add_argument("--resume", metavar="FILE",
+                        help="reuse the comparisons of this earlier result file that have "
+                             "the same models, repeats and settings; run the others")
+    parser.add_argument("--rescore", metavar="FILE",
+                        help="run nothing: recompute the statistics, figures and table of a "
+                             "result file (e.g. one a stopped run left) and print them")
+    return parser.parse_args(argv)
+
+
+def rescore(path, output):
+    """The statistics of a saved result recomputed from its per-fold rows."""
+    with open(path, encoding="utf-8") as handle:
+        result = json.load(handle)
+    for key in ("real", "synthetic"):
+        block = result.get(key) or {}
+        if block.get("comparisons"):
+            block.update(model_stats(list(block["comparisons"].values())))
+        if key == "synthetic" and block.get("true_probability_fold_auc"):
+            truth = {(int(k[1:].split("f")[0]), int(k.split("f")[1])): v
+                     for k, v in block["true_probability_fold_auc"].items()}
+            add_truth_ratios(block, truth)
+    Saver(result, output)()
+    result["figures"] = figures(result)
+    return result
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=sorted(MODES), default="quick")
-    parser.add_argument("--ecuador", default=ECUADOR, help="folder of the Ecuador data")
-    parser.add_argument("--only", choices=["real", "synthetic"], help="run one part only")
-    parser.add_argument("--verbose", action="store_true", help="log every epoch")
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     register()
-    mode = MODES[args.mode]
+    if args.rescore:
+        result = rescore(args.rescore, args.output)
+        log(table(result))
+        print(json.dumps(result, indent=2))
+        return 0
+    mode = dict(MODES[args.mode], **{k: v for k, v in (
+        ("classical_repeats", args.classical_repeats), ("network_repeats", args.network_repeats),
+        ("epochs", args.epochs), ("patience", args.patience)) if v is not None},
+                truth=args.truth)
+    classical, networks = select_models((args.models or mode["models"]).split(","))
     started = time.monotonic()
-    result = {"mode": args.mode, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    result = {"mode": args.mode, "settings": dict(mode, network_settings=NETWORK_SETTINGS,
+                                                  cv=CV, classical=classical,
+                                                  networks=networks),
+              "command": " ".join([os.path.basename(sys.argv[0])] + (argv or sys.argv[1:])),
+              "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    previous = None
+    if args.resume:
+        with open(args.resume, encoding="utf-8") as handle:
+            previous = json.load(handle)
+        result["earlier_commands"] = previous.get("earlier_commands", []) + [
+            previous.get("command")]
+    save = Saver(result, args.output, previous)
+    reporter = make_reporter(args.verbose)
     with tempfile.TemporaryDirectory(prefix="accuracy_bench_") as folder:
         if args.only in (None, "real"):
             if os.path.exists(os.path.join(args.ecuador, "landslides.gpkg")):
-                real_settings = dict(mode["real"], glm_repetitions=mode["glm_repetitions"])
-                result["real"] = run_real(args.ecuador, real_settings, folder, args.verbose)
+                result["real"] = run_real(args.ecuador, mode, classical, networks, folder,
+                                          reporter, save)
             else:
                 log(f"Ecuador data not found in {args.ecuador}; real-data part skipped.")
                 result["real_skipped"] = f"no data in {args.ecuador}"
         if args.only in (None, "synthetic"):
-            result["synthetic"] = run_synthetic(mode["synthetic"], folder, args.verbose)
+            result["synthetic"] = run_synthetic(mode, classical, networks, folder, reporter,
+                                                save)
     result["seconds"] = round(time.monotonic() - started, 1)
+    save()
     result["figures"] = figures(result)
     log(table(result))
     log(f"\naccuracy bench ({args.mode}) finished in {result['seconds']:.0f} s")

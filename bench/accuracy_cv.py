@@ -1,0 +1,160 @@
+"""Cross-validation of the accuracy bench: the engine's ``compare`` command run in
+this process, its outcomes pooled over comparisons (the paired tests against the best
+model on the folds both ran: ``engine.significance``)."""
+
+import math
+import os
+import sys
+import time
+
+CV = {"validation": "repeated_spatial_kfold", "folds": 5, "block_size": 1000.0, "seed": 0,
+      "refit": False}
+# The networks' training settings: small, so that 6 networks x 5 folds fit on a CPU.
+NETWORK_SETTINGS = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 16,
+                    "label_smoothing": 0.1, "augment": True, "selection": "val_auc"}
+RUN_ORDER = ("cnn", "ctlgnet", "frit", "vit", "resnet18", "densenet")
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# Log lines left out unless --verbose: per-epoch lines and the per-fold metrics but AUC.
+QUIET = ("epoch ", "Epoch ", "test ", "Preparing patches")
+
+
+def make_reporter(verbose):
+    from landslide_susceptibility.engine.protocol import Reporter
+
+    class BenchReporter(Reporter):
+        """Human lines on stderr; no progress lines, epoch lines only if verbose."""
+
+        def progress(self, value):
+            pass
+
+        def info(self, message):
+            text = str(message)
+            quiet = text.startswith(QUIET) and not text.startswith("test AUC")
+            if verbose or not quiet:
+                super().info("    " + text)
+
+    return BenchReporter(sys.stderr, human=True)
+
+
+def select_models(names):
+    """``(classical, networks)`` of the registry, filtered by ``names`` (model codes,
+    or ``all`` / ``classical`` / ``network``); unknown names raise SystemExit."""
+    from landslide_susceptibility.models import available_models
+
+    classical, networks = available_models("classical"), available_models("network")
+    chosen = set()
+    for name in names:
+        group = {"all": classical + networks, "classical": classical, "network": networks,
+                 "networks": networks}.get(name)
+        if group is None and name not in classical + networks:
+            raise SystemExit(f"unknown model {name!r}; known: "
+                             f"{', '.join(classical + networks)}, all, classical, network")
+        chosen.update(group or [name])
+    return ([m for m in classical if m in chosen],
+            sorted((m for m in networks if m in chosen), key=_run_order))
+
+
+def _run_order(network):
+    """Cheapest networks first, so a run stopped early still holds the main ones."""
+    return RUN_ORDER.index(network) if network in RUN_ORDER else len(RUN_ORDER)
+
+
+# ------------------------------------------------------------------ cross-validation
+
+def run_compare(stack, samples, models, repeats, settings, folder, reporter):
+    """The engine's ``compare`` (repeated spatial 5-fold) of ``models``; its outcome
+    as JSON, with the wall time."""
+    from landslide_susceptibility.engine.commands import run_command
+
+    started = time.monotonic()
+    params = dict(CV, **settings, stack=stack, samples=samples, models=list(models),
+                  repeats=repeats, output_folder=os.path.join(folder, "compare"),
+                  output_report="")
+    outcome = run_command("compare", params, reporter).to_json()
+    outcome["wall_seconds"] = round(time.monotonic() - started, 1)
+    log(f"   {outcome['verdict']}")
+    return outcome
+
+
+def model_stats(comparisons):
+    """Every model of the comparisons (JSON outcomes) pooled: mean ± sd AUC over its
+    folds, and the paired tests against the best model by mean AUC on the folds
+    both ran (``engine.significance``); the verdict in the product's words."""
+    import numpy as np
+
+    from landslide_susceptibility.engine import significance
+    from landslide_susceptibility.engine.commands.compare import display_names
+
+    scores, sizes, order = {}, {}, []
+    for outcome in comparisons:
+        for row in outcome["fold_rows"]:
+            key = (row["repeat"], row["fold"])
+            order += [row["model"]] if row["model"] not in order else []
+            scores.setdefault(row["model"], {})[key] = row["metrics"]["auc"]
+            sizes[key] = (row["train"], row["test"])
+    best, tests = significance.compare_with_best(scores, sizes, order)
+    common = set.intersection(*(set(folds) for folds in scores.values())) if scores else set()
+    stats = {}
+    for model in order:
+        values = np.array(list(scores[model].values()))
+        test = tests.get(model, {})
+        stats[model] = {
+            "auc_mean": round(float(values.mean()), 4),
+            "auc_sd": round(float(values.std(ddof=1)), 4) if len(values) > 1 else None,
+            "auc_mean_common_folds": _round(np.mean([scores[model][k] for k in common]))
+            if common else None,
+            "folds": len(values), "repeats": len({key[0] for key in scores[model]}),
+            "auc_difference_to_best": _round(test.get("difference")),
+            "common_folds_with_best": test.get("folds"),
+            "p_ttest": _round(test.get("p_ttest")), "p_wilcoxon": _round(test.get("p_wilcoxon")),
+            "significant": bool(test and math.isfinite(test["p_ttest"])
+                                and test["p_ttest"] < significance.ALPHA)}
+    means = {m: s["auc_mean"] for m, s in stats.items()}
+    sds = {m: s["auc_sd"] or 0.0 for m, s in stats.items()}
+    verdict = significance.verdict(best, tests, means, sds, display_names(order),
+                                   stats[best]["folds"] if best else 0)
+    return {"best_model": best, "verdict": verdict, "models": stats,
+            "common_folds": len(common)}
+
+
+def _round(value, digits=4):
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def cross_validate(stack, samples, groups, folder, reporter, save, out, done=None):
+    """``groups``: ``[(title, models, repeats, settings)]``, run in order; their
+    outcomes and pooled statistics go into ``out``, and ``save()`` is called after
+    each. ``done``: comparisons of an earlier run (``--resume``), reused when their
+    models, repeats and settings are the same."""
+    out.update(cv=dict(CV), comparisons={})
+    for title, models, repeats, settings in groups:
+        if not models:
+            continue
+        key = {"models": list(models), "repeats": repeats, "settings": settings}
+        earlier = (done or {}).get(title)
+        if earlier and all(earlier.get(k) == v for k, v in key.items()):
+            log(f"-- {title}: reused from the earlier run")
+            out["comparisons"][title] = earlier
+        else:
+            log(f"-- {title}: {', '.join(models)}; {repeats} x 5 folds "
+                f"({time.strftime('%H:%M:%S')})")
+            out["comparisons"][title] = dict(
+                run_compare(stack, samples, models, repeats, settings, folder, reporter),
+                **key)
+        out.update(model_stats(list(out["comparisons"].values())))
+        save()
+
+
+def model_groups(classical, networks, mode):
+    """The classical models in one comparison (seconds per fold), then one comparison
+    per network, so each network's folds are saved as soon as it finishes."""
+    settings = dict(NETWORK_SETTINGS, epochs=mode["epochs"], patience=mode["patience"])
+    return [("classical", classical, mode["classical_repeats"], {})] + [
+        (name, [name], mode["network_repeats"], settings) for name in networks]
