@@ -17,6 +17,7 @@ from .metric_names import (
     METRIC_ORDER,
     format_number,
 )
+from .model_reports import roc_figure
 from .report import Report, new_figure
 from .specs.training import VALIDATION_METHODS
 
@@ -42,7 +43,7 @@ def write_cv_report(path, outcome, curves, settings, notes=()):
                       caption="Test AUC of every fold, per model (box: quartiles; "
                               "points: the folds)")
     if curves:
-        report.figure(pooled_roc_figure(curves),
+        report.figure(roc_figure(curves),
                       caption="ROC curves of all models: the test predictions of every "
                               "fold pooled per model" if folds > 1 else
                       "ROC curves of all models, test split")
@@ -131,18 +132,4 @@ def auc_boxplot(fold_rows, models):
     axes.set_xticks(positions, models)
     axes.set(ylabel="test AUC", title="Test AUC per fold (◆ mean)")
     axes.grid(axis="y", alpha=0.3)
-    return fig
-
-
-def pooled_roc_figure(curves):
-    """``curves``: ``[(label, fpr, tpr, auc)]`` on one plot."""
-    fig = new_figure(4.8, 4.6)
-    axes = fig.subplots()
-    for label, fpr, tpr, auc in curves:
-        axes.plot(fpr, tpr, label=f"{label} (AUC {format_number(auc, METRIC_KIND)})")
-    axes.plot([0, 1], [0, 1], color="#999", linestyle="--", linewidth=1)
-    axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC",
-             xlim=(0, 1), ylim=(0, 1.01))
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize="small")
     return fig

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from osgeo import gdal, osr
 
 from .errors import InputError
-from .stack import open_raster
+from .stack import north_up_geotransform, open_raster
 
 RESAMPLING = "bilinear"
 WARP_NODATA = -9999.0
@@ -57,13 +57,8 @@ def raster_grid(path, what):
     """The :class:`Grid` of ``path``; refuses rasters without georeferencing, band or
     with a rotated grid (the message names ``what``)."""
     dataset = open_raster(path, what)
-    gt = dataset.GetGeoTransform(can_return_null=True)
-    if gt is None:
-        raise InputError(f"The {what} '{path}' has no georeferencing: it cannot be put on "
-                         "the other maps' grid. Use a georeferenced GeoTIFF.")
-    if gt[2] != 0 or gt[4] != 0:
-        raise InputError(f"The {what} '{path}' has a rotated grid; only north-up rasters "
-                         "can be compared. Warp it to a north-up grid first.")
+    gt = north_up_geotransform(dataset, path, what, "Only georeferenced, north-up rasters "
+                               "can be compared: warp it to a north-up grid first.")
     if dataset.RasterCount < 1:
         raise InputError(f"The {what} '{path}' has no band.")
     return Grid(dataset.RasterXSize, dataset.RasterYSize, tuple(gt),

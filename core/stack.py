@@ -151,6 +151,18 @@ def open_raster(path, what="raster"):
     return dataset
 
 
+def north_up_geotransform(dataset, path, what, fix):
+    """The geotransform of ``dataset``; refuses one without georeferencing or with a
+    rotated grid (the message names ``what`` and ends with ``fix``)."""
+    geotransform = dataset.GetGeoTransform(can_return_null=True)
+    if geotransform is None:
+        raise InputError(f"The {what} '{path}' has no georeferencing (geotransform). {fix}")
+    if geotransform[2] != 0 or geotransform[4] != 0:
+        raise InputError(f"The {what} '{path}' has a rotated grid; only north-up grids are "
+                         f"supported. {fix}")
+    return geotransform
+
+
 def _float_or_none(text):
     try:
         value = float(text)
@@ -167,14 +179,9 @@ def read_stack_info(path):
     have no statistics, and ``warnings`` explains this.
     """
     dataset = open_raster(path, "factor stack")
-    geotransform = dataset.GetGeoTransform(can_return_null=True)
+    geotransform = north_up_geotransform(dataset, path, "factor stack",
+                                         "Make the stack with 'Align factors'.")
     warnings = []
-    if geotransform is None:
-        raise InputError(f"The factor stack '{path}' has no georeferencing (geotransform). "
-                         "Make the stack with 'Align factors'.")
-    if geotransform[2] != 0 or geotransform[4] != 0:
-        raise InputError(f"The factor stack '{path}' is rotated; only north-up grids are "
-                         "supported. Make the stack with 'Align factors'.")
     crs_wkt = dataset.GetProjection() or ""
     if not crs_wkt:
         warnings.append(f"The factor stack '{path}' has no coordinate reference system.")
