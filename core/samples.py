@@ -33,7 +33,15 @@ from .specs.samples import (
     SAMPLE_SPLITS,
     SAMPLES_PER_CLASS,
     SPLIT_METHODS,
+    SamplesSpec,
 )
+
+# The parameters the messages name, by label (key) as the dialog and scripts show them
+SAMPLES_LABEL = SamplesSpec.label_of("samples_per_class")
+BLOCK_LABEL = SamplesSpec.label_of("block_size")
+BUFFER_LABEL = SamplesSpec.label_of("negative_buffer")
+INVENTORY_INPUT = SamplesSpec.label_of("inventory")
+STACK_INPUT = SamplesSpec.label_of("stack")
 
 SPLITS = SAMPLE_SPLITS
 RANDOM, SPATIAL = (code for code, _ in SPLIT_METHODS)
@@ -72,7 +80,7 @@ def _draw(rng, candidates, count, what, warnings):
     if len(candidates) < count:
         flat = _repeat_evenly(rng, candidates, count)
         warnings.append(_repeat_warning(flat, len(candidates), what,
-                                        "Use a smaller BLOCK_SIZE or lower SAMPLES_PER_CLASS "
+                                        f"Use a smaller {BLOCK_LABEL} or lower {SAMPLES_LABEL} "
                                         "to repeat fewer."))
         return flat
     return rng.choice(candidates, size=count, replace=False)
@@ -101,11 +109,11 @@ def _check_oversampling(samples_per_class, classes):
     for _, candidates, what in classes:
         available = int(candidates.sum())
         if samples_per_class > MAX_OVERSAMPLING * available:
-            more = ("add landslides to the INVENTORY" if what == "landslide"
-                    else "lower NEGATIVE_BUFFER")
+            more = (f"add landslides to the {INVENTORY_INPUT}" if what == "landslide"
+                    else f"lower {BUFFER_LABEL}")
             raise InputError(
                 f"Samples per class {samples_per_class} is more than {MAX_OVERSAMPLING} × "
-                f"the {available:,} {what} pixels available; lower SAMPLES_PER_CLASS to "
+                f"the {available:,} {what} pixels available; lower {SAMPLES_LABEL} to "
                 f"{MAX_OVERSAMPLING * available:,} or less ({available:,} uses every centre "
                 f"once), or {more}.")
 
@@ -139,8 +147,8 @@ def _oversample(rng, pool, per_split, what):
 
 def _fix_for(what):
     if "non-landslide" in what:
-        return ("Lower NEGATIVE_BUFFER, enlarge the stack's valid area, or use a smaller "
-                "BLOCK_SIZE.")
+        return (f"Lower {BUFFER_LABEL}, enlarge the stack's valid area, or use a smaller "
+                f"{BLOCK_LABEL}.")
     return "Check that the inventory overlaps the stack's valid pixels."
 
 
@@ -169,7 +177,7 @@ def _check_sizes(shape, patch_size, samples_per_class):
         raise InputError(f"PATCH_SIZE {patch_size} does not fit the stack ({shape[0]} rows x "
                          f"{shape[1]} columns). Use a patch size up to {min(shape)}.")
     if samples_per_class < 1:
-        raise InputError("SAMPLES_PER_CLASS must be at least 1.")
+        raise InputError(f"{SAMPLES_LABEL} must be at least 1.")
 
 
 def _candidates(landslide_mask, valid_mask, negative_buffer_cells, in_area=False):
@@ -179,11 +187,12 @@ def _candidates(landslide_mask, valid_mask, negative_buffer_cells, in_area=False
     positives = landslide_mask & valid_mask
     if not positives.any():
         if in_area:
-            raise InputError("No landslide pixel of the INVENTORY falls on a valid pixel of "
-                             "the STACK inside the Mapped area. Check that the mapped area "
-                             "is where the inventory was mapped, or leave Mapped area empty.")
-        raise InputError("No landslide pixel of the INVENTORY falls on a valid pixel of the "
-                         "STACK. Check that the inventory overlaps the stack.")
+            raise InputError(f"No landslide pixel of the {INVENTORY_INPUT} falls on a valid "
+                             f"pixel of the {STACK_INPUT} inside the Mapped area. Check that "
+                             "the mapped area is where the inventory was mapped, or leave "
+                             "Mapped area empty.")
+        raise InputError(f"No landslide pixel of the {INVENTORY_INPUT} falls on a valid pixel "
+                         f"of the {STACK_INPUT}. Check that the inventory overlaps the stack.")
     negatives = negative_candidates_mask(landslide_mask, valid_mask, negative_buffer_cells)
     if negatives.sum() < 2:
         raise InputError(f"Fewer than 2 valid non-landslide centres remain "
@@ -211,7 +220,7 @@ def _draw_random(rng, classes, samples_per_class, per_split, shape, warnings, pr
         if len(pool) < samples_per_class:
             flat, split_index = _oversample(rng, pool, per_split, what)
             warnings.append(_repeat_warning(flat, len(pool), what,
-                                            f"Lower SAMPLES_PER_CLASS to {len(pool):,} to "
+                                            f"Lower {SAMPLES_LABEL} to {len(pool):,} to "
                                             "use every centre once."))
         else:
             flat = rng.choice(pool, size=samples_per_class, replace=False)
@@ -229,7 +238,7 @@ def _draw_spatial(rng, classes, per_split, block_cells, ratios, patch_size, shap
     blocks, away from the other splits' blocks by half a patch. ``inside``: only
     blocks touching it (the mapped area) take part."""
     if not block_cells or block_cells < 1:
-        raise InputError("BLOCK_SIZE must be positive for the spatial split.")
+        raise InputError(f"{BLOCK_LABEL} must be positive for the spatial split.")
     landslides = classes[0][1]  # classes: ((1, landslide pixels, …), (0, …))
     split_map, grid = spatial_split_map(shape, int(block_cells), ratios, rng, landslides,
                                         inside)
@@ -249,7 +258,7 @@ def _draw_spatial(rng, classes, per_split, block_cells, ratios, patch_size, shap
                     f"({int((grid == split_index).sum())} of {int((grid >= 0).sum())} "
                     f"blocks{' in the Mapped area' if inside is not None else ''} of "
                     f"{block_cells} cells; {int(candidates.sum())} {what} pixels in "
-                    "all). Use a smaller BLOCK_SIZE or different ratios.")
+                    f"all). Use a smaller {BLOCK_LABEL} or different ratios.")
             flat = _draw(rng, pool, per_split[split_index], f"{what} ({split})", warnings)
             parts.append(_part(flat, shape, label, np.full(len(flat), split, dtype=object)))
         progress(30 + 20 * (split_index + 1))

@@ -168,7 +168,8 @@ def test_oversampled_centres_stay_in_one_split_and_are_counted(run_alg, small_st
     with pytest.raises(QgsProcessingException,
                        match=f"Samples per class {too_many} is more than {MAX_OVERSAMPLING} × "
                              f"the {available:,} landslide pixels available; lower "
-                             f"SAMPLES_PER_CLASS to {MAX_OVERSAMPLING * available:,}"):
+                             f"Samples per class \\(SAMPLES_PER_CLASS\\) to "
+                             f"{MAX_OVERSAMPLING * available:,}"):
         build(run_alg, small_stack, landslides, tmp_path / "x.gpkg",
               SAMPLES_PER_CLASS=too_many)
     assert not (tmp_path / "x.gpkg").exists()

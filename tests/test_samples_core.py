@@ -108,7 +108,8 @@ def test_bad_input_is_explained(kwargs, message):
 
 def test_inventory_outside_the_stack():
     _, valid = synthetic()
-    with pytest.raises(InputError, match="No landslide pixel of the INVENTORY"):
+    with pytest.raises(InputError,
+                       match=r"No landslide pixel of the Landslide inventory \(INVENTORY\)"):
         samples.draw_samples(np.zeros_like(valid), valid, patch_size=8, samples_per_class=5)
 
 
@@ -167,7 +168,8 @@ def test_more_than_max_oversampling_times_the_pixels_is_refused_with_the_numbers
     for method in (samples.RANDOM, samples.SPATIAL):
         with pytest.raises(InputError, match=rf"Samples per class {limit + 1} is more than "
                                              rf"{MAX_OVERSAMPLING} × the 5 landslide pixels "
-                                             rf"available; lower SAMPLES_PER_CLASS to {limit}"):
+                                             rf"available; lower Samples per class "
+                                             rf"\(SAMPLES_PER_CLASS\) to {limit}"):
             samples.draw_samples(small, valid, patch_size=8, samples_per_class=limit + 1,
                                  split_method=method, block_cells=40, seed=0)
 
