@@ -17,6 +17,7 @@ from .explain_model import ExplainModel
 from .factor_importance import FactorImportance
 from .multicollinearity import Multicollinearity
 from .predict_susceptibility import PredictSusceptibility
+from .pretrain_encoder import PretrainEncoder
 from .setup_engine import SetupEngine
 from .susceptibility_workflow import SusceptibilityWorkflow
 from .train_model import TrainModel
@@ -39,4 +40,5 @@ ALGORITHMS = [
     ClassifySusceptibility,
     CompareMaps,
     ExplainModel,
+    PretrainEncoder,
 ]

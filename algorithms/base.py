@@ -31,7 +31,8 @@ WORKFLOW_ORDER = {
     "data": ["createsamplearea", "deriveterrainfactors", "distancetofeatures", "alignfactors",
              "multicollinearity", "factorimportance"],
     "samples": ["buildsamples"],
-    "models": ["trainmodel", "evaluatemodel", "explainmodel", "comparemodels"],
+    "models": ["trainmodel", "evaluatemodel", "explainmodel", "comparemodels",
+               "pretrainencoder"],
     "maps": ["predictsusceptibility", "classifysusceptibility", "comparemaps"],
 }
 

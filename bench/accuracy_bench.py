@@ -50,6 +50,7 @@ sys.path.insert(0, HERE)
 from accuracy_cv import (  # noqa: E402
     CV,
     NETWORK_SETTINGS,
+    VARIANTS,
     cross_validate,
     log,
     make_reporter,
@@ -308,6 +309,13 @@ def parse_args(argv):
     parser.add_argument("--network-repeats", type=int, help="override the mode's repeats")
     parser.add_argument("--epochs", type=int, help="override the networks' epochs")
     parser.add_argument("--patience", type=int, help="override the networks' patience")
+    parser.add_argument("--variants", default="",
+                        help="comma-separated network variants, each names of "
+                             f"{', '.join(VARIANTS)} joined by +, e.g. skip,skip+cosine: "
+                             "every chosen network also runs with each")
+    parser.add_argument("--no-plain", action="store_true",
+                        help="with --variants: run the variants only, not the networks "
+                             "with the bench's plain settings")
     parser.add_argument("--output", help="also write the JSON here, after every comparison")
     parser.add_argument("--verbose", action="store_true", help="log every epoch")
     parser.add_argument("--resume", metavar="FILE",
@@ -347,7 +355,8 @@ def main(argv=None):
     mode = dict(MODES[args.mode], **{k: v for k, v in (
         ("classical_repeats", args.classical_repeats), ("network_repeats", args.network_repeats),
         ("epochs", args.epochs), ("patience", args.patience)) if v is not None},
-                truth=args.truth)
+                truth=args.truth, plain_networks=not args.no_plain,
+                variants=[v for v in args.variants.split(",") if v])
     classical, networks = select_models((args.models or mode["models"]).split(","))
     started = time.monotonic()
     result = {"mode": args.mode, "settings": dict(mode, network_settings=NETWORK_SETTINGS,

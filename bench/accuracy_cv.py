@@ -12,6 +12,18 @@ CV = {"validation": "repeated_spatial_kfold", "folds": 5, "block_size": 1000.0, 
 # The networks' training settings: small, so that 6 networks x 5 folds fit on a CPU.
 NETWORK_SETTINGS = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 16,
                     "label_smoothing": 0.1, "augment": True, "selection": "val_auc"}
+# Variants of a network (issue 19): ``NETWORK+VARIANT[+VARIANT...]`` in the tables;
+# each is the training settings above overlaid with the variant's, except
+# "defaults": the product's own training settings (the dialogs' defaults, the
+# epochs capped at 40), what a user who changes nothing trains.
+VARIANTS = {
+    "defaults": ("product defaults", {}),
+    "skip": ("centre cell to the classifier", {"pixel_skip": True}),
+    "onehot": ("one-hot classes", {"categorical_encoding": "one_hot"}),
+    "cosine": ("cosine schedule", {"schedule": "cosine"}),
+    "adamw": ("AdamW", {"optimizer": "adamw"}),
+    "accuracy": ("kept by validation accuracy", {"selection": "val_accuracy"}),
+}
 RUN_ORDER = ("cnn", "ctlgnet", "frit", "vit", "resnet18", "densenet")
 
 
@@ -81,6 +93,17 @@ def run_compare(stack, samples, models, repeats, settings, folder, reporter):
     return outcome
 
 
+def _renamed(outcome, title, models):
+    """A variant's comparison (title ``cnn+skip``) with its model rows named after
+    the variant, so its folds pool apart from the plain network's."""
+    if "+" not in title or len(models) != 1:
+        return outcome
+    for row in outcome["rows"] + outcome["fold_rows"]:
+        row["model"] = title
+    outcome["best_model"] = title
+    return outcome
+
+
 def model_stats(comparisons):
     """Every model of the comparisons (JSON outcomes) pooled: mean ± sd AUC over its
     folds, and the paired tests against the best model by mean AUC on the folds
@@ -145,16 +168,56 @@ def cross_validate(stack, samples, groups, folder, reporter, save, out, done=Non
         else:
             log(f"-- {title}: {', '.join(models)}; {repeats} x 5 folds "
                 f"({time.strftime('%H:%M:%S')})")
-            out["comparisons"][title] = dict(
-                run_compare(stack, samples, models, repeats, settings, folder, reporter),
-                **key)
+            outcome = run_compare(stack, samples, models, repeats, settings, folder, reporter)
+            out["comparisons"][title] = dict(_renamed(outcome, title, models), **key)
         out.update(model_stats(list(out["comparisons"].values())))
         save()
 
 
+def product_settings(max_epochs=40):
+    """The product's default training settings (``TrainingSettings``), the epochs
+    capped at ``max_epochs``."""
+    from landslide_susceptibility.core.specs.training import TrainingSettings
+
+    defaults = TrainingSettings()
+    settings = {name: getattr(defaults, name) for name, _ in TrainingSettings.params()}
+    settings["epochs"] = min(settings["epochs"], max_epochs)
+    return settings
+
+
+def variant_settings(variant, mode):
+    """The training settings of variant ``variant`` (names of :data:`VARIANTS` joined
+    by ``+``); unknown names raise SystemExit."""
+    names = variant.split("+")
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(VARIANTS)}")
+    if "defaults" in names:
+        settings = product_settings()
+    else:
+        settings = dict(NETWORK_SETTINGS, epochs=mode["epochs"], patience=mode["patience"])
+    for name in names:
+        settings.update(VARIANTS[name][1])
+    return settings
+
+
+def variant_label(code):
+    """``cnn+skip`` -> ``("cnn", "centre cell to the classifier")``; a plain model
+    code -> ``(code, "")``."""
+    model, _, variant = code.partition("+")
+    return model, " + ".join(VARIANTS[name][0] for name in variant.split("+") if name)
+
+
 def model_groups(classical, networks, mode):
     """The classical models in one comparison (seconds per fold), then one comparison
-    per network, so each network's folds are saved as soon as it finishes."""
+    per network (and per network and variant), so each network's folds are saved
+    as soon as it finishes."""
     settings = dict(NETWORK_SETTINGS, epochs=mode["epochs"], patience=mode["patience"])
-    return [("classical", classical, mode["classical_repeats"], {})] + [
-        (name, [name], mode["network_repeats"], settings) for name in networks]
+    groups = [("classical", classical, mode["classical_repeats"], {})]
+    for name in networks:
+        if mode.get("plain_networks", True):
+            groups.append((name, [name], mode["network_repeats"], settings))
+        groups += [(f"{name}+{variant}", [name], mode["network_repeats"],
+                    variant_settings(variant, mode)) for variant in mode.get("variants", ())]
+    return groups

@@ -6,13 +6,19 @@ AREAS = (("real", "Ecuador"), ("synthetic", "synthetic"))
 CV_NAME = "repeated spatial 5-fold"
 
 
-def _name(model):
+def _name(code):
+    """The display name of a model, or of a variant ``cnn+skip``: "CNN (10 layers),
+    centre cell to the classifier"."""
+    from accuracy_cv import variant_label
+
     from landslide_susceptibility.models import display_name
 
+    model, variant = variant_label(code)
     try:
-        return display_name(model)
+        name = display_name(model)
     except (KeyError, ValueError):
-        return model
+        name = model
+    return f"{name}, {variant}" if variant else name
 
 
 def _ordered(block):

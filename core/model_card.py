@@ -54,6 +54,13 @@ def read_card(keras_path):
     problem = card_problem(card)
     if problem:
         raise damaged_model(keras_path, f"its model card {problem}")
+    if card.get("kind") == "pretrained_encoder":
+        from .specs.training import TrainSpec
+
+        raise InputError(f"{MODEL_LABEL} '{keras_path}' is a pretrained encoder, not a trained "
+                         f"model: give it to 'Train landslide model' as "
+                         f"{TrainSpec.label_of('pretrained_encoder')}, and map with the "
+                         f"trained model.")
     return card
 
 

@@ -10,13 +10,20 @@ embedding is evaluated densely and each patch gathers its tokens with step
 ``k`` (``"embed"``: CTLGNet, ViT), or each patch gathers its feature window
 (``"gather"``: ResNet, DenseNet stems); the rest runs per patch
 (:class:`.dense_model.DenseModel`).
+
+The one-hot encoding of categorical bands (``CategoricalOneHot``) is pointwise,
+so it joins the shared stem. A model whose classifier also takes the centre
+cell's factors (the pixel skip, :data:`..models.SKIP_LAYERS`) branches off the
+input: it has no dense plan and is evaluated per patch.
 """
 
 from dataclasses import dataclass, field
 
+from ..models import SKIP_LAYERS
+
 _SKIPPED = ("Dropout", "SpatialDropout2D", "GaussianDropout", "GaussianNoise")
 _POINTWISE = ("BatchNormalization", "ReLU", "Activation", "LeakyReLU", "ELU",
-              "PReLU") + _SKIPPED
+              "PReLU", "CategoricalOneHot") + _SKIPPED
 
 
 def _has_conv(prefix):
@@ -122,6 +129,8 @@ def dense_plan(model):
     shape = model.input_shape[1:]
     if len(shape) != 3 or shape[0] != shape[1]:
         return None, "the model input is not a square patch"
+    if any(layer.name == SKIP_LAYERS[-1] for layer in layers):
+        return None, "the classifier also takes the centre cell's factors (pixel skip)"
     consumers = _consumers(model)
     stem = _stem(layers, consumers)
     if _ends_in_dense_head(model, stem, consumers):

@@ -210,8 +210,11 @@ def training_statistics(stack, rows, cols, max_patches=2000, seed=0):
 
 
 def augment(batch, rng, scale_range=(0.9, 1.1)):
-    """Random horizontal flip, then 90-degree rotation, then scaling about the
-    centre (nearest neighbour, edge clamp) that keeps the patch size.
+    """Random horizontal flip, then 90-degree rotation, then scaling, all about the
+    sample's cell (row and column ``size // 2``, where a patch is centred; nearest
+    neighbour, edge clamp), keeping the patch size. The sample's cell stays in
+    place, also for an even size, where a flip or turn about that cell reaches one
+    row or column past the patch on one side (clamped to the edge).
 
     The three are composed into one source-pixel map per patch and applied with
     a single gather, so a batch is read once.
@@ -220,18 +223,22 @@ def augment(batch, rng, scale_range=(0.9, 1.1)):
     flip = rng.random(count) < 0.5
     turns = rng.integers(0, 4, size=count)
     scales = rng.uniform(*scale_range, size=count) if scale_range else np.ones(count)
-    centre = (size - 1) / 2.0
+    centre = size // 2
     source = np.clip(np.rint(centre + (np.arange(size)[None, :] - centre) / scales[:, None]),
                      0, size - 1).astype(np.intp)
     rows = np.repeat(source[:, :, None], size, axis=2)
     cols = np.repeat(source[:, None, :], size, axis=1)
-    for k in (1, 2, 3):  # np.rot90(k=1, axes=(1, 2)): out[a, b] = in[b, size - 1 - a]
+
+    def mirrored(index):  # index -> its mirror about the sample's cell, clamped
+        return np.clip(2 * centre - index, 0, size - 1)
+
+    for k in (1, 2, 3):  # np.rot90(k=1, axes=(1, 2)) about the cell: out[a, b] = in[b, 2c - a]
         chosen = turns == k
         r, c = rows[chosen], cols[chosen]
         for _ in range(k):
-            r, c = c, size - 1 - r
+            r, c = c, mirrored(r)
         rows[chosen], cols[chosen] = r, c
-    cols = np.where(flip[:, None, None], size - 1 - cols, cols)
+    cols = np.where(flip[:, None, None], mirrored(cols), cols)
     flat = (np.arange(count)[:, None, None] * size + rows) * size + cols
     return np.take(batch.reshape(count * size * size, -1), flat.ravel(), axis=0) \
         .reshape(batch.shape)

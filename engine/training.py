@@ -31,6 +31,7 @@ from . import metrics
 from .loaded_model import wrap_network
 from .model_cards import model_card_of, plugin_version  # noqa: F401 (plugin_version: API)
 from .patches import PaddedStack, batches, tf_dataset, training_statistics
+from .schedules import rate_function
 
 # Optimizer code (``core.specs.training.OPTIMIZERS``) -> Keras class and options.
 KERAS_OPTIMIZERS = {"sgd": ("SGD", {"momentum": 0.9}), "adam": ("Adam", {}),
@@ -147,7 +148,7 @@ def predict_probability(model, stack, rows, cols, mean, std, batch_size=256):
     return np.concatenate(out) if out else np.empty(0)
 
 
-def _format_time(seconds):
+def format_time(seconds):
     seconds = int(round(seconds))
     if seconds >= 3600:
         return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
@@ -207,7 +208,7 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
                          f"training set "
                          f"({len(train_split[0])} samples); using {len(train_split[0])}.")
         batch_size = len(train_split[0])
-    hparams = _resolve_hparams(spec.model, spec.hparams)
+    hparams = resolve_model_hparams(spec.model, spec.hparams)
     if not network and getattr(spec, "neighbourhood", False):
         hparams["neighbourhood"] = True  # the setting turns it on for every classical model
     summary = samples_summary
@@ -225,7 +226,7 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
                     hparams, summary)
 
 
-def _resolve_hparams(model_name, hparams):
+def resolve_model_hparams(model_name, hparams):
     from ..models import resolve_hparams
 
     try:
@@ -235,14 +236,30 @@ def _resolve_hparams(model_name, hparams):
 
 
 def build(spec, data, bands, reporter):
-    """The compiled Keras model of ``spec`` for ``data``'s patches."""
+    """The compiled Keras model of ``spec`` for ``data``'s patches, with the network
+    options of the settings: one-hot categorical factors (their classes from the
+    stack, the Z-score from ``data``) and the centre cell's factors to the classifier."""
     import keras
 
-    from ..models import build_model
+    from ..core.stack import read_stack_info
+    from ..models import build_model, one_hot_encoding
 
+    encoding, encoded = None, "as class codes"
+    if getattr(spec, "categorical_encoding", "codes") == "one_hot":
+        factors = read_stack_info(spec.stack).bands
+        encoding = one_hot_encoding(factors, data.mean, data.std)
+        if encoding is None:
+            reporter.info(f"{spec.label_of('categorical_encoding')}: the stack has no "
+                          "categorical factor with known classes; every factor goes to the "
+                          "network as it is.")
+        else:
+            encoded = "one-hot (" + ", ".join(
+                f"{factors[band].name}: {len(values)} classes"
+                for band, values in zip(encoding["bands"], encoding["classes"], strict=True)) + ")"
+    pixel_skip = bool(getattr(spec, "pixel_skip", False))
     try:
         model = build_model(spec.model, (data.patch_size, data.patch_size, bands),
-                            **data.hparams)
+                            encoding=encoding, pixel_skip=pixel_skip, **data.hparams)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
@@ -253,7 +270,11 @@ def build(spec, data, bands, reporter):
                   f"{len(data.train[0])} training and {len(data.validation[0])} validation "
                   f"samples; batch {data.batch_size}, {spec.optimizer.upper()} lr "
                   f"{spec.learning_rate}, label smoothing {spec.label_smoothing}, "
-                  f"augmentation {'on' if spec.augment else 'off'}")
+                  f"augmentation {'on' if spec.augment else 'off'}; categorical factors "
+                  f"{encoded}, centre cell to the classifier {'on' if pixel_skip else 'off'}")
+    if getattr(spec, "pretrained_encoder", ""):  # fine-tuning (engine/pretraining.py)
+        from .pretraining import load_pretrained_encoder
+        load_pretrained_encoder(spec, model, data, reporter)
     return model
 
 
@@ -267,7 +288,9 @@ def run_epochs(spec, model, data, best_path, reporter, progress_range):
     """The epoch loop: fit, validate, keep the best; stop on cancel or patience."""
     start, end = progress_range
     steps_per_epoch = -(-len(data.train[0]) // data.batch_size)
-    cancel = _CancelCallback(reporter, start, end - start, spec.epochs, steps_per_epoch)
+    cancel = CancelCallback(reporter, start, end - start, spec.epochs, steps_per_epoch,
+                             rate_function(getattr(spec, "schedule", "constant"),
+                                           spec.learning_rate, steps_per_epoch, spec.epochs))
     log = EpochLog(selection=spec.selection)
     started = time.monotonic()
     for epoch in range(spec.epochs):
@@ -285,8 +308,8 @@ def run_epochs(spec, model, data, best_path, reporter, progress_range):
             epoch_time = elapsed - first_epoch
             reporter.info(
                 f"Expected training time: about "
-                f"{_format_time(elapsed + epoch_time * (spec.epochs - 2))} for {spec.epochs} "
-                f"epochs ({_format_time(epoch_time)} per epoch)"
+                f"{format_time(elapsed + epoch_time * (spec.epochs - 2))} for {spec.epochs} "
+                f"epochs ({format_time(epoch_time)} per epoch)"
                 f"{'; early stopping may end it sooner' if spec.patience else ''}.")
         reporter.progress(start + (end - start) * log.epochs_run / spec.epochs)
         if cancel.stopped:
@@ -324,8 +347,8 @@ def _epoch_line(epochs, log, improved, elapsed):
     return (f"epoch {log.epochs_run}/{epochs}: loss {history['loss'][-1]:.4f} "
             f"acc {history['accuracy'][-1]:.4f} | val loss {history['val_loss'][-1]:.4f} "
             f"acc {history['val_accuracy'][-1]:.4f} auc {history['val_auc'][-1]:.4f}"
-            f"{' (best)' if improved else ''} | {_format_time(elapsed)} elapsed, "
-            f"~{_format_time(remaining)} left")
+            f"{' (best)' if improved else ''} | {format_time(elapsed)} elapsed, "
+            f"~{format_time(remaining)} left")
 
 
 def save_best(spec, stack_info, data, log, best_path):
@@ -372,22 +395,32 @@ def _training_facts(spec, data, log):
             "batch_size": data.batch_size, "learning_rate": spec.learning_rate,
             "optimizer": spec.optimizer, "label_smoothing": spec.label_smoothing,
             "augment": spec.augment, "early_stopping_patience": spec.patience,
+            "schedule": getattr(spec, "schedule", "constant"),
+            "categorical_encoding": getattr(spec, "categorical_encoding", "codes"),
+            "pixel_skip": bool(getattr(spec, "pixel_skip", False)),
+            "pretrained_encoder": getattr(spec, "pretrained_encoder", "") or None,
             "seed": spec.seed, "seconds": round(log.seconds, 2)}
 
 
-class _CancelCallback:
+class CancelCallback:
     """Keras callback: progress within an epoch, and stop on cancel."""
 
     def __new__(cls, *args, **kwargs):
         import keras
 
         class Callback(keras.callbacks.Callback):
-            def __init__(self, reporter, start, span, epochs, steps):
+            def __init__(self, reporter, start, span, epochs, steps, rate=None):
                 super().__init__()
                 self.reporter, self.start, self.span = reporter, start, span
                 self.epochs, self.steps = epochs, max(1, steps)
+                self.rate = rate  # step -> learning rate, or None (constant)
                 self.epoch = 0
                 self.stopped = False
+
+            def on_train_batch_begin(self, batch, logs=None):
+                if self.rate is not None:
+                    self.model.optimizer.learning_rate.assign(
+                        self.rate(self.epoch * self.steps + batch))
 
             def on_train_batch_end(self, batch, logs=None):
                 fraction = (self.epoch + (batch + 1) / self.steps) / self.epochs

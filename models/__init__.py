@@ -11,7 +11,9 @@ Registry: ``MODELS[name] = (module name, display name, defaults, description)``,
 the networks in the paper's order, then the classical models (module
 ``classical``). Every network takes an ``(H, W, C)`` float32 patch (already
 normalised), ``H, W >= 16``, any ``C``, and ends in a 2-class softmax
-(index 1 = landslide).
+(index 1 = landslide). Two network options are built into the graph
+(:func:`build_model`'s ``encoding`` and ``pixel_skip``), so prediction, saving and
+loading need nothing else.
 
 >>> available_models()
 ['cnn', 'resnet18', 'densenet', 'vit', 'frit', 'ctlgnet', 'logistic', 'random_forest', \
@@ -30,6 +32,9 @@ from . import classical, cnn, ctlgnet, densenet, frit, resnet18, vit
 
 NUM_CLASSES = 2
 MIN_SIZE = 16
+# Names of the layers the network options add (models.blocks.model_input, .head).
+ONE_HOT_LAYER = "one_hot"
+SKIP_LAYERS = ("centre_crop", "centre_flatten", "skip_concat")
 
 MODELS = {
     module.__name__.rsplit(".", 1)[-1]: (module.__name__.rsplit(".", 1)[-1],
@@ -78,9 +83,15 @@ def resolve_hparams(name, **hparams):
     return defaults
 
 
-def build_model(name, input_shape, **hparams):
+def build_model(name, input_shape, *, encoding=None, pixel_skip=False, **hparams):
     """Build model ``name`` (a ``keras.Model``, not compiled) for ``input_shape``
-    ``(H, W, C)``; ``hparams`` override the defaults of that model's module."""
+    ``(H, W, C)``; ``hparams`` override the defaults of that model's module.
+
+    The network options: ``encoding`` (from :func:`one_hot_encoding`; None: the
+    bands as they come) one-hot encodes the categorical bands right after the
+    input; ``pixel_skip`` gives the classifier the centre cell's (encoded) factors
+    beside the learnt features. With the defaults the graph is the plain one.
+    """
     entry = _entry(name)
     if is_classical(name):
         raise ValueError(f"'{name}' is a classical model: it is fitted, not built "
@@ -94,7 +105,24 @@ def build_model(name, input_shape, **hparams):
     resolved = resolve_hparams(name, **hparams)
     _layers()  # register the custom layers before building
     module = importlib.import_module(f"{__name__}.{entry[0]}")
-    return module.build(shape, **resolved)
+    return module.build(shape, encoding=encoding or None, pixel_skip=bool(pixel_skip),
+                        **resolved)
+
+
+def one_hot_encoding(bands, mean, std):
+    """The ``encoding`` of :func:`build_model` for a stack's ``bands`` (objects with
+    ``categorical`` and ``classes``, e.g. :class:`..core.stack.BandInfo`) Z-scored
+    with the per-band ``mean`` and ``std``: the categorical bands that list their
+    classes, or None when there is none."""
+    chosen = [index for index, band in enumerate(bands)
+              if band.categorical and band.classes]
+    if not chosen:
+        return None
+    return {"bands": chosen,
+            "classes": [sorted(float(value) for value in bands[index].classes)
+                        for index in chosen],
+            "mean": [float(mean[index]) for index in chosen],
+            "std": [float(std[index]) for index in chosen]}
 
 
 # What Keras raises on a file it cannot turn into a model (truncated weights: OSError

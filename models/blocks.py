@@ -8,7 +8,8 @@ and per-layer reports are readable.
 import keras
 from keras import layers
 
-from .layers import FractionalFourierMixing
+from . import ONE_HOT_LAYER, SKIP_LAYERS
+from .layers import CategoricalOneHot, FractionalFourierMixing
 
 BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.99
@@ -144,3 +145,33 @@ def check_spatial(name, what, size):
 
 def keras_input(input_shape):
     return keras.Input(shape=tuple(int(s) for s in input_shape), dtype="float32", name="patch")
+
+
+# --- Network options (build_model's encoding and pixel_skip) ----------------
+def model_input(input_shape, encoding=None):
+    """``(inputs, x)``: the model's input and the tensor the network starts from,
+    the input itself, or with ``encoding`` (the arguments of
+    :class:`.layers.CategoricalOneHot`) its categorical bands one-hot encoded."""
+    inputs = keras_input(input_shape)
+    if not encoding:
+        return inputs, inputs
+    return inputs, CategoricalOneHot(**encoding, name=ONE_HOT_LAYER)(inputs)
+
+
+def centre_cell(x):
+    """The factor vector ``(B, C)`` of the patch's centre cell, row and column
+    ``size // 2`` (the sample's cell, :func:`..core.samples.pad_width`)."""
+    crop_name, flatten_name, _ = SKIP_LAYERS
+    rows, cols = int(x.shape[1]), int(x.shape[2])
+    row, col = rows // 2, cols // 2
+    x = layers.Cropping2D(((row, rows - row - 1), (col, cols - col - 1)), name=crop_name)(x)
+    return layers.Flatten(name=flatten_name)(x)
+
+
+def head(x, encoded, pixel_skip=False, num_classes=2):
+    """The classifier on the learnt features ``x``; with ``pixel_skip`` the centre
+    cell's factors (of ``encoded``, the network's input after any encoding) are
+    concatenated with them first."""
+    if pixel_skip:
+        x = layers.Concatenate(name=SKIP_LAYERS[-1])([x, centre_cell(encoded)])
+    return classifier(x, num_classes)

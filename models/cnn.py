@@ -25,7 +25,7 @@ DEFAULTS = {
 }
 
 
-def build(input_shape, filters, dropout):
+def build(input_shape, filters, dropout, encoding=None, pixel_skip=False):
     import keras
     from keras import layers
 
@@ -33,9 +33,9 @@ def build(input_shape, filters, dropout):
 
     if len(filters) != 2:
         raise ValueError("cnn: 'filters' must list two channel counts")
-    inputs = blocks.keras_input(input_shape)
+    inputs, encoded = blocks.model_input(input_shape, encoding)
     x = layers.Conv2D(int(filters[0]), 3, padding="valid", use_bias=False,
-                      kernel_initializer="he_normal", name="conv1")(inputs)
+                      kernel_initializer="he_normal", name="conv1")(encoded)
     x = blocks.batch_norm(x, "bn1")
     x = layers.ReLU(name="relu1")(x)
     x = layers.MaxPooling2D(2, name="pool1")(x)
@@ -46,5 +46,5 @@ def build(input_shape, filters, dropout):
     blocks.check_spatial("cnn", "the second pooling output", min(x.shape[1], x.shape[2]))
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(float(dropout), name="dropout")(x)
-    outputs = blocks.classifier(x, 2)
+    outputs = blocks.head(x, encoded, pixel_skip)
     return keras.Model(inputs, outputs, name="cnn")

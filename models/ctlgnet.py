@@ -47,7 +47,7 @@ DEFAULTS = {
 
 
 def build(input_shape, conv_filters, patch_size, hidden_dim, num_layers, num_heads, mlp_dim,
-          dropout, attention_dropout):
+          dropout, attention_dropout, encoding=None, pixel_skip=False):
     import keras
     from keras import layers
 
@@ -56,9 +56,9 @@ def build(input_shape, conv_filters, patch_size, hidden_dim, num_layers, num_hea
 
     if len(conv_filters) != 3:
         raise ValueError("ctlgnet: 'conv_filters' must list three channel counts")
-    inputs = blocks.keras_input(input_shape)
+    inputs, encoded = blocks.model_input(input_shape, encoding)
     # LLF extraction module.
-    x = blocks.conv_bn_relu(inputs, int(conv_filters[0]), 3, "llf1", padding="valid")
+    x = blocks.conv_bn_relu(encoded, int(conv_filters[0]), 3, "llf1", padding="valid")
     x = blocks.conv_bn_relu(x, int(conv_filters[1]), 3, "llf2", padding="valid")
     x = blocks.conv_bn_relu(x, int(conv_filters[2]), 3, "llf3", padding="valid", bn=False)
     x = layers.MaxPooling2D(2, name="llf3_pool")(x)
@@ -75,5 +75,5 @@ def build(input_shape, conv_filters, patch_size, hidden_dim, num_layers, num_hea
                                        attention_dropout=float(attention_dropout))
     x = layers.LayerNormalization(epsilon=1e-6, name="encoder_norm")(x)
     x = SeqPool(name="seq_pool")(x)
-    outputs = blocks.classifier(x, 2)
+    outputs = blocks.head(x, encoded, pixel_skip)
     return keras.Model(inputs, outputs, name="ctlgnet")

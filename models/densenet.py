@@ -36,7 +36,7 @@ DEFAULTS = {
 
 
 def build(input_shape, growth_rate, block_layers, compression, bottleneck_width,
-          stem_filters, stem_pool, dropout):
+          stem_filters, stem_pool, dropout, encoding=None, pixel_skip=False):
     import keras
     from keras import layers
 
@@ -44,8 +44,8 @@ def build(input_shape, growth_rate, block_layers, compression, bottleneck_width,
 
     if not 0.0 < float(compression) <= 1.0:
         raise ValueError("densenet: 'compression' must be in (0, 1]")
-    inputs = blocks.keras_input(input_shape)
-    x = blocks.conv_bn_relu(inputs, int(stem_filters), 3, "stem", padding="valid")
+    inputs, encoded = blocks.model_input(input_shape, encoding)
+    x = blocks.conv_bn_relu(encoded, int(stem_filters), 3, "stem", padding="valid")
     if stem_pool:
         x = layers.MaxPooling2D(2, name="stem_pool")(x)
     for index, count in enumerate(block_layers, start=1):
@@ -60,5 +60,5 @@ def build(input_shape, growth_rate, block_layers, compression, bottleneck_width,
     x = blocks.batch_norm(x, "final_bn")
     x = layers.ReLU(name="final_relu")(x)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = blocks.classifier(x, 2)
+    outputs = blocks.head(x, encoded, pixel_skip)
     return keras.Model(inputs, outputs, name="densenet")

@@ -1,4 +1,4 @@
-"""Custom Keras layers shared by the transformer models.
+"""Custom Keras layers shared by the models.
 
 Every layer here is registered with
 ``keras.saving.register_keras_serializable(package="landslide")`` and its
@@ -12,6 +12,8 @@ reloads without ``custom_objects`` once this module has been imported
 * :class:`FractionalFourierMixing` -- FrIT's token mixer: real part of the 2-D
   discrete fractional Fourier transform over the token and hidden axes.
 * :class:`SeqPool` -- CTLGNet's attention-based sequence pooling (CCT).
+* :class:`CategoricalOneHot` -- the network option "one-hot categorical
+  factors": one channel per class of each categorical band of the input.
 """
 
 import math
@@ -241,6 +243,80 @@ class SeqPool(keras.layers.Layer):
                                   kernel_initializer=self.kernel_initializer)
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CategoricalOneHot(keras.layers.Layer):
+    """One channel per class for the categorical bands of a normalised patch.
+
+    The network's input is Z-scored per band (``z = (x - mean) / std`` with the
+    training split's statistics). For each categorical band this layer undoes the
+    Z-score (``x = z * std + mean``) and replaces the band, in place, by one channel
+    per class value ``v``: 1.0 where ``|x - v| < 0.5``, else 0.0 (a cell of no listed
+    class, e.g. nodata, which the normalisation turned into the band mean, gets
+    zeros unless the mean is within 0.5 of a class). Continuous bands pass through
+    unchanged. Pointwise: each output cell depends on the same input cell only, so
+    a dense evaluator may run it over a whole tile.
+
+    Args:
+        bands: 0-based indices of the categorical bands of the input, increasing.
+        classes: for each of ``bands``, its class values (``classes[i]`` of band
+            ``bands[i]``).
+        mean, std: for each of ``bands``, the mean and standard deviation the
+            input was Z-scored with.
+    """
+
+    #: a bfloat16 copy of the model keeps this layer in float32 (bfloat16 cannot
+    #: undo the Z-score to within 0.5 of a class code much above 100)
+    KEEP_FLOAT32 = True
+
+    def __init__(self, bands=(), classes=(), mean=(), std=(), **kwargs):
+        super().__init__(**kwargs)
+        self.bands = [int(band) for band in bands]
+        self.classes = [[float(value) for value in values] for values in classes]
+        self.mean = [float(value) for value in mean]
+        self.std = [float(value) for value in std]
+        if not len(self.bands) == len(self.classes) == len(self.mean) == len(self.std):
+            raise ValueError("CategoricalOneHot: 'bands', 'classes', 'mean' and 'std' "
+                             "must have one entry per categorical band")
+        if sorted(set(self.bands)) != self.bands or (self.bands and self.bands[0] < 0):
+            raise ValueError("CategoricalOneHot: 'bands' must be increasing band indices")
+        if any(not values for values in self.classes):
+            raise ValueError("CategoricalOneHot: every categorical band needs class values")
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError("CategoricalOneHot needs a known number of bands")
+        if self.bands and self.bands[-1] >= channels:
+            raise ValueError(f"CategoricalOneHot: band index {self.bands[-1]} is beyond the "
+                             f"{channels} bands of the input")
+        self._channels = int(channels)
+
+    def call(self, inputs):
+        dtype = inputs.dtype
+        parts, start = [], 0
+        for band, values, mean, std in zip(self.bands, self.classes, self.mean, self.std,
+                                           strict=True):
+            if band > start:
+                parts.append(inputs[..., start:band])
+            raw = inputs[..., band:band + 1] * std + mean
+            codes = ops.convert_to_tensor(np.asarray(values, "float32"), dtype=dtype)
+            parts.append(ops.cast(ops.abs(raw - codes) < 0.5, dtype))
+            start = band + 1
+        if start < self._channels:
+            parts.append(inputs[..., start:])
+        return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        channels = input_shape[-1] - len(self.bands) + sum(map(len, self.classes))
+        return tuple(input_shape[:-1]) + (channels,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(bands=list(self.bands), classes=[list(v) for v in self.classes],
+                      mean=list(self.mean), std=list(self.std))
+        return config
+
+
 CUSTOM_LAYERS = {cls.__name__: cls for cls in
                  (ClassToken, TakeToken, PositionEmbedding, FractionalFourierMixing,
-                  SeqPool)}
+                  SeqPool, CategoricalOneHot)}

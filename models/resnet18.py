@@ -30,7 +30,8 @@ DEFAULTS = {
 }
 
 
-def build(input_shape, widths, blocks, stem_filters, stem_pool, dropout):
+def build(input_shape, widths, blocks, stem_filters, stem_pool, dropout, encoding=None,
+          pixel_skip=False):
     import keras
     from keras import layers
 
@@ -38,8 +39,8 @@ def build(input_shape, widths, blocks, stem_filters, stem_pool, dropout):
 
     if len(widths) != len(blocks):
         raise ValueError("resnet18: 'widths' and 'blocks' must have the same length")
-    inputs = b.keras_input(input_shape)
-    x = b.conv_bn_relu(inputs, int(stem_filters), 3, "stem", padding="valid")
+    inputs, encoded = b.model_input(input_shape, encoding)
+    x = b.conv_bn_relu(encoded, int(stem_filters), 3, "stem", padding="valid")
     if stem_pool:
         x = layers.MaxPooling2D(2, name="stem_pool")(x)
     b.check_spatial("resnet18", "the stem output", min(x.shape[1], x.shape[2]))
@@ -50,5 +51,5 @@ def build(input_shape, widths, blocks, stem_filters, stem_pool, dropout):
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
         x = layers.Dropout(float(dropout), name="dropout")(x)
-    outputs = b.classifier(x, 2)
+    outputs = b.head(x, encoded, pixel_skip)
     return keras.Model(inputs, outputs, name="resnet18")

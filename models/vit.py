@@ -41,16 +41,17 @@ def build(input_shape, num_heads, attention_dropout, **skeleton):
 
 
 def build_vit_like(name, input_shape, patch_size, hidden_dim, num_layers, mlp_dim,
-                   representation_size, dropout, mixer_args):
-    """ViT skeleton shared by ViT and FrIT; ``mixer_args`` go to the encoder layers."""
+                   representation_size, dropout, mixer_args, encoding=None, pixel_skip=False):
+    """ViT skeleton shared by ViT and FrIT; ``mixer_args`` go to the encoder layers;
+    ``encoding`` and ``pixel_skip``: the network options (:func:`.build_model`)."""
     import keras
     from keras import layers
 
     from . import blocks
     from .layers import ClassToken, PositionEmbedding, TakeToken
 
-    inputs = blocks.keras_input(input_shape)
-    x = blocks.patch_embedding(inputs, int(hidden_dim), int(patch_size), "patch_embed")
+    inputs, encoded = blocks.model_input(input_shape, encoding)
+    x = blocks.patch_embedding(encoded, int(hidden_dim), int(patch_size), "patch_embed")
     x = ClassToken(name="class_token")(x)
     x = PositionEmbedding(name="pos_embed")(x)
     if dropout:
@@ -62,6 +63,6 @@ def build_vit_like(name, input_shape, patch_size, hidden_dim, num_layers, mlp_di
     x = TakeToken(index=0, name="class_token_out")(x)
     if representation_size:
         x = layers.Dense(int(representation_size), activation="tanh", name="pre_logits")(x)
-    outputs = blocks.classifier(x, 2)
+    outputs = blocks.head(x, encoded, pixel_skip)
     return keras.Model(inputs, outputs, name=name)
 

@@ -115,7 +115,9 @@ def test_defaults_are_quick_and_the_papers_one_choice_away(provider):
     assert default_of(SamplesSpec, "split_method") == "spatial"
     assert PAPER_SETTINGS == {"epochs": 100, "batch_size": 16, "optimizer": "sgd",
                               "learning_rate": 0.001, "label_smoothing": 0.1, "augment": True,
-                              "patience": 0, "selection": "val_accuracy"}
+                              "patience": 0, "selection": "val_accuracy",
+                              "categorical_encoding": "codes", "pixel_skip": False,
+                              "schedule": "constant"}
     assert DEFAULT_MODEL == "ctlgnet"
     for name in ("trainmodel", "comparemodels"):
         algorithm = provider.algorithm(name)

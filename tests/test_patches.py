@@ -83,6 +83,20 @@ def test_augment_keeps_shape_and_values_of_flips_and_rotations():
     np.testing.assert_array_equal(scaled[:, 4, 4], batch[:, 4, 4])
 
 
+def test_augment_keeps_the_sample_cell_of_an_even_patch_in_place():
+    """An even patch is centred on cell size // 2: every flip, turn and zoom keeps
+    it there, and inside the patch a turn is np.rot90 about that cell."""
+    batch = np.random.default_rng(0).normal(size=(64, 8, 8, 2)).astype(np.float32)
+    out = patches.augment(batch, np.random.default_rng(3), scale_range=(0.8, 1.2))
+    np.testing.assert_array_equal(out[:, 4, 4], batch[:, 4, 4])
+    turned = patches.augment(batch, np.random.default_rng(3), scale_range=None)
+    for original, augmented in zip(batch, turned, strict=True):
+        inner = original[1:, 1:]  # 7 x 7 around cell (4, 4): (3, 3) of the inner part
+        candidates = [np.rot90(f, k, axes=(0, 1)) for f in (inner, inner[:, ::-1])
+                      for k in range(4)]
+        assert any(np.array_equal(augmented[1:, 1:], c) for c in candidates)
+
+
 def test_tf_dataset_yields_the_same_batches(stack_file, tmp_path):
     path, _ = stack_file
     stack = patches.PaddedStack(path, 8, cache_dir=str(tmp_path / "cache"))

@@ -219,6 +219,8 @@ def test_tiling_invariance(area, tmp_path, method):
 
 @pytest.mark.parametrize("name,hparams,mode", [
     ("cnn", {"filters": [4, 6]}, "head"),
+    ("cnn", {"filters": [4, 6], "encoding": {"bands": [2], "classes": [[1.0, 2.0, 3.0]],
+                                             "mean": [2.0], "std": [0.5]}}, "head"),
     ("ctlgnet", {"conv_filters": [4, 4, 8], "hidden_dim": 16, "num_layers": 1,
                  "num_heads": 2, "mlp_dim": 16}, "embed"),
     ("resnet18", {"widths": [8, 8], "blocks": [1, 1], "stem_filters": 8}, "gather"),

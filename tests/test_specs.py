@@ -23,6 +23,8 @@ from landslide_susceptibility.core.specs import (
 from landslide_susceptibility.core.specs.samples import SamplesSpec
 
 EXAMPLES = {
+    "pretrain": {"stack": "s.tif", "model": "cnn", "output_encoder": "e.keras", "patches": 500,
+                 "mask_ratio": 0.25, "hparams": {"filters": [8, 16]}},
     "train": {"stack": "s.tif", "samples": "p.gpkg", "output_model": "m.keras", "epochs": 3,
               "optimizer": "adam", "hparams": {"depth": 2}},
     "compare": {"stack": "s.tif", "samples": "p.gpkg", "output_folder": "out",

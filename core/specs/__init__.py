@@ -11,6 +11,7 @@ from .maps import (
     PredictOutcome,
     PredictSpec,
 )
+from .pretraining import PretrainOutcome, PretrainSpec
 from .spec import Param, Result, Spec, default_of, param
 from .tools import CheckSpec, ModelReportSpec, SelftestSpec
 from .training import (
@@ -26,11 +27,11 @@ from .training import (
 
 COMMAND_SPECS = {spec.COMMAND: spec for spec in (
     CheckSpec, SelftestSpec, ModelReportSpec, ImportanceSpec, TrainSpec, EvaluateSpec,
-    CompareSpec, PredictSpec, ClassBreaksSpec, ExplainSpec)}
+    CompareSpec, PredictSpec, ClassBreaksSpec, ExplainSpec, PretrainSpec)}
 
 __all__ = ["COMMAND_SPECS", "BreaksOutcome", "CheckSpec", "ClassBreaksSpec", "ClassifySpec",
            "CompareOutcome", "CompareSpec", "ComparisonRow", "EvaluateOutcome", "EvaluateSpec",
            "ImportanceOutcome", "ImportanceSpec", "ModelReportSpec", "Param", "PredictOutcome",
            "PredictSpec", "Result", "SelftestSpec", "Spec", "TrainOutcome", "TrainSpec",
            "TrainingSettings", "default_of", "param",
-           "CompareMapsSpec", "ExplainOutcome", "ExplainSpec"]
+           "CompareMapsSpec", "ExplainOutcome", "ExplainSpec", "PretrainOutcome", "PretrainSpec"]

@@ -17,6 +17,9 @@ from .spec import Result, Spec, param
 
 SELECTIONS = (("val_accuracy", "Best validation accuracy (paper)"),
               ("val_auc", "Best validation AUC"))
+CATEGORICAL_ENCODINGS = (("codes", "Class codes, Z-scored (paper)"),
+                         ("one_hot", "One-hot, one channel per class"))
+SCHEDULES = (("constant", "Constant (paper)"), ("cosine", "Cosine decay after a warm-up"))
 OPTIMIZERS = (("sgd", "SGD, momentum 0.9 (paper)"), ("adam", "Adam"), ("adamw", "AdamW"))
 EVALUATION_SPLITS = tuple(zip(SAMPLE_SPLITS[::-1] + ("all",),
                               ("Test", "Validation", "Training", "All samples"), strict=True))
@@ -25,7 +28,8 @@ DEFAULT_MODEL = "ctlgnet"
 # settings" choice puts them in place of the fields' values.
 PAPER_SETTINGS = {"epochs": 100, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.001,
                   "label_smoothing": 0.1, "augment": True, "patience": 0,
-                  "selection": "val_accuracy"}
+                  "selection": "val_accuracy", "categorical_encoding": "codes",
+                  "pixel_skip": False, "schedule": "constant"}
 # How comparemodels validates: spatial k-fold by default, because on one split (and
 # worse, a random one) the spread between seeds is larger than most differences
 # between models (issue 17).
@@ -124,6 +128,28 @@ class TrainingSettings(Spec):
                                      "deviation, minimum and maximum of every continuous "
                                      "factor over the patch to the cell's values")
 
+    categorical_encoding: str = param("codes", key="CATEGORICAL_ENCODING",
+                                      label="Categorical factors (networks)", kind="enum",
+                                      choices=CATEGORICAL_ENCODINGS, advanced=True,
+                                      help="How a network sees a categorical factor "
+                                           "(lithology, land use, aspect classes): its class "
+                                           "codes Z-scored like a continuous factor (the "
+                                           "paper's way, as if class 5 were 'more' than 3), "
+                                           "or one channel per class (1 where the cell has "
+                                           "that class); the classes come from the stack")
+    pixel_skip: bool = param(False, key="PIXEL_SKIP",
+                             label="Centre cell to the classifier (networks)",
+                             kind="bool", advanced=True,
+                             help="Networks: the factor values of the patch's centre cell go "
+                                  "to the classifier beside the features learnt from the "
+                                  "patch, so the network can use the cell itself as a "
+                                  "logistic regression does and learn the context on top")
+    schedule: str = param("constant", key="LEARNING_RATE_SCHEDULE",
+                          label="Learning rate schedule", kind="enum", choices=SCHEDULES,
+                          advanced=True,
+                          help="Constant (the paper's), or a linear warm-up over the first "
+                               "epoch followed by a cosine decay to zero at the last epoch")
+
     def settings(self):
         """The training settings alone, as a dict (for reports and cards)."""
         return {name: getattr(self, name) for name, _ in TrainingSettings.params()}
@@ -149,6 +175,14 @@ class TrainSpec(DataInputs, TrainingSettings):
                                     "confusion matrix, model card and leakage")
     patch_size: int = param(0, label="Patch size (0 = the samples' patch size)", kind="int",
                             minimum=0)
+    pretrained_encoder: str = param("", key="PRETRAINED_ENCODER",
+                                    label="Pretrained encoder (networks)", kind="file",
+                                    file_filter="Pretrained encoder (*.keras)", optional=True,
+                                    advanced=True,
+                                    help="An encoder from 'Pretrain network encoder' on this "
+                                         "stack, for the same model and patch size: the "
+                                         "network starts from its weights (fine-tuning) "
+                                         "instead of random ones")
     hparams: dict = param({}, label="Model hyper-parameters", kind="data")
 
     def check(self):

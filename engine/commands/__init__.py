@@ -18,6 +18,8 @@ COMMANDS = {
                                  "factors from a samples .npz (factorimportance)."),
     "train": ("train", "Train a model on samples + stack; keep the best by validation "
                        "accuracy; test-split metrics and report (trainmodel)."),
+    "pretrain": ("pretrain", "Self-supervised pretraining of a network's encoder by "
+                             "masked-patch reconstruction on the stack (pretrainencoder)."),
     "evaluate": ("evaluate", "Metrics, ROC and confusion matrix of a trained model on one "
                              "split of the samples (evaluatemodel)."),
     "compare": ("compare", "Train and evaluate several models with the same settings: "
