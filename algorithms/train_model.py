@@ -20,9 +20,9 @@ class TrainModel(TrainingAlgorithm):
     TABLE_HELP = METRICS_TABLE_HELP + ", on the test split"
     NOTHING_WRITTEN = ""  # the engine says it: "Cancelled before the first epoch ..."
     HELP = (
-        "Trains a model on the samples and the factor stack: one of the paper's six "
-        "networks (CTLGNet by default) or a classical model (logistic regression, random "
-        "forest, gradient boosting, frequency ratio, weights of evidence) in the engine "
+        "Trains a model on the samples and the factor stack: a classical model (random "
+        "forest by default; logistic regression, gradient boosting, frequency ratio, weights "
+        "of evidence) or one of the paper's six networks (CTLGNet, the CNN ...) in the engine "
         "process, while QGIS stays usable. The log gives the time per epoch and how long "
         "the run will take.<br>"
         "The defaults finish in minutes on a laptop CPU. For the paper's settings choose "

@@ -313,6 +313,9 @@ def parse_args(argv):
                         help="comma-separated network variants, each names of "
                              f"{', '.join(VARIANTS)} joined by +, e.g. skip,skip+cosine: "
                              "every chosen network also runs with each")
+    parser.add_argument("--classical-variants", default="",
+                        help="comma-separated variants of the classical models, e.g. "
+                             "patchstats (Patch statistics on)")
     parser.add_argument("--no-plain", action="store_true",
                         help="with --variants: run the variants only, not the networks "
                              "with the bench's plain settings")
@@ -356,7 +359,8 @@ def main(argv=None):
         ("classical_repeats", args.classical_repeats), ("network_repeats", args.network_repeats),
         ("epochs", args.epochs), ("patience", args.patience)) if v is not None},
                 truth=args.truth, plain_networks=not args.no_plain,
-                variants=[v for v in args.variants.split(",") if v])
+                variants=[v for v in args.variants.split(",") if v],
+                classical_variants=[v for v in args.classical_variants.split(",") if v])
     classical, networks = select_models((args.models or mode["models"]).split(","))
     started = time.monotonic()
     result = {"mode": args.mode, "settings": dict(mode, network_settings=NETWORK_SETTINGS,

@@ -2,6 +2,7 @@
 this process, its outcomes pooled over comparisons (the paired tests against the best
 model on the folds both ran: ``engine.significance``)."""
 
+import contextlib
 import math
 import os
 import sys
@@ -23,6 +24,11 @@ VARIANTS = {
     "cosine": ("cosine schedule", {"schedule": "cosine"}),
     "adamw": ("AdamW", {"optimizer": "adamw"}),
     "accuracy": ("kept by validation accuracy", {"selection": "val_accuracy"}),
+    # the encoder pretrained on the whole stack (no labels) by 'Pretrain network
+    # encoder' with its defaults, then fine-tuned in every fold
+    "pretrained": ("self-supervised pretraining", {"pretrain": True}),
+    # classical models (``--classical-variants``)
+    "patchstats": ("patch statistics", {"neighbourhood": True}),
 }
 RUN_ORDER = ("cnn", "ctlgnet", "frit", "vit", "resnet18", "densenet")
 
@@ -84,13 +90,50 @@ def run_compare(stack, samples, models, repeats, settings, folder, reporter):
     from landslide_susceptibility.engine.commands import run_command
 
     started = time.monotonic()
+    settings = dict(settings)
+    pretrain = settings.pop("pretrain", False)
     params = dict(CV, **settings, stack=stack, samples=samples, models=list(models),
                   repeats=repeats, output_folder=os.path.join(folder, "compare"),
                   output_report="")
-    outcome = run_command("compare", params, reporter).to_json()
+    if pretrain:
+        with pretrained_folds(stack, samples, models, settings, folder, reporter):
+            outcome = run_command("compare", params, reporter).to_json()
+    else:
+        outcome = run_command("compare", params, reporter).to_json()
     outcome["wall_seconds"] = round(time.monotonic() - started, 1)
     log(f"   {outcome['verdict']}")
     return outcome
+
+
+@contextlib.contextmanager
+def pretrained_folds(stack, samples, models, settings, folder, reporter):
+    """Within it, every fold of ``compare`` fine-tunes from an encoder pretrained
+    once on the whole stack (unlabelled patches: no label of any fold is seen)."""
+    from landslide_susceptibility.core.specs.training import CompareSpec
+    from landslide_susceptibility.engine.commands import run_command
+    from landslide_susceptibility.engine.samples_input import load_samples
+
+    (model,) = models
+    encoder = os.path.join(folder, f"{model}_encoder.keras")
+    options = {key: settings[key] for key in ("categorical_encoding", "pixel_skip")
+               if key in settings}
+    log(f"   pretraining the {model} encoder on the stack")
+    run_command("pretrain", dict(options, stack=stack, model=model, output_encoder=encoder,
+                                 patch_size=int(load_samples(samples)[1]["patch_size"]),
+                                 seed=CV["seed"]),
+                reporter)
+    plain = CompareSpec.train_spec
+
+    def with_encoder(self, name):
+        spec = plain(self, name)
+        spec.pretrained_encoder = encoder
+        return spec
+
+    CompareSpec.train_spec = with_encoder
+    try:
+        yield encoder
+    finally:
+        CompareSpec.train_spec = plain
 
 
 def _renamed(outcome, title, models):
@@ -215,6 +258,10 @@ def model_groups(classical, networks, mode):
     as soon as it finishes."""
     settings = dict(NETWORK_SETTINGS, epochs=mode["epochs"], patience=mode["patience"])
     groups = [("classical", classical, mode["classical_repeats"], {})]
+    groups += [(f"{name}+{variant}", [name], mode["classical_repeats"],
+                {key: value for label in variant.split("+")
+                 for key, value in VARIANTS[label][1].items()})
+               for variant in mode.get("classical_variants", ()) for name in classical]
     for name in networks:
         if mode.get("plain_networks", True):
             groups.append((name, [name], mode["network_repeats"], settings))

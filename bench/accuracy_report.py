@@ -2,7 +2,8 @@
 
 from accuracy_glm import PUBLISHED
 
-AREAS = (("real", "Ecuador"), ("synthetic", "synthetic"))
+AREAS = (("real", "Ecuador"), ("synthetic", "synthetic"),
+         ("synthetic_context", "synthetic, context truth"))
 CV_NAME = "repeated spatial 5-fold"
 
 
@@ -58,11 +59,12 @@ def figures(result):
             stats = real["glm_reproduced"][f"{split}_cv_auc"]
             out.append({"name": f"Ecuador GLM reproduced here, {split} CV",
                         "value": stats["mean"], "sd": stats["sd"], "unit": "AUROC"})
-    synthetic = result.get("synthetic") or {}
-    if synthetic.get("true_probability_fold_auc"):
-        values = list(synthetic["true_probability_fold_auc"].values())
-        out.append({"name": f"synthetic {CV_NAME}: true probability AUC at the test folds",
-                    "value": round(sum(values) / len(values), 4), "unit": "AUROC"})
+    for key, area in AREAS[1:]:
+        synthetic = result.get(key) or {}
+        if synthetic.get("true_probability_fold_auc"):
+            values = list(synthetic["true_probability_fold_auc"].values())
+            out.append({"name": f"{area} {CV_NAME}: true probability AUC at the test folds",
+                        "value": round(sum(values) / len(values), 4), "unit": "AUROC"})
     return out
 
 
@@ -73,7 +75,7 @@ def _p(value):
 
 
 def _area_table(block, with_ratio):
-    header = (f"{'model':22s} {'folds':>9s} {'AUC mean ± sd':>15s} {'common':>7s} "
+    header = (f"{'model':44s} {'folds':>9s} {'AUC mean ± sd':>15s} {'common':>7s} "
               f"{'Δ best':>7s} {'p t-test':>9s} {'p Wilc.':>8s}"
               + ("  ratio" if with_ratio else ""))
     lines = [header]
@@ -83,7 +85,7 @@ def _area_table(block, with_ratio):
         delta = f"{s['auc_difference_to_best']:.3f}" \
             if s["auc_difference_to_best"] is not None else "best"
         common = s.get("auc_mean_common_folds")
-        line = (f"{_name(model):22s} {s['folds']:>4d} ({s['repeats']}x) "
+        line = (f"{_name(model):44s} {s['folds']:>4d} ({s['repeats']}x) "
                 f"{s['auc_mean']:.3f} ± {sd:>5s} "
                 f"{f'{common:.3f}' if common is not None else '–':>7s} {delta:>7s} "
                 f"{_p(s['p_ttest']):>9s} {_p(s['p_wilcoxon']):>8s}")
@@ -107,8 +109,49 @@ def table(result):
         lines.append(f"GLM here (book's protocol): random CV {glm['random_cv_auc']['mean']}, "
                      f"spatial CV {glm['spatial_cv_auc']['mean']}; published "
                      f"{PUBLISHED['glm']['random']} / {PUBLISHED['glm']['spatial']}")
-    synthetic = result.get("synthetic") or {}
-    if synthetic.get("models"):
-        lines.append(f"\nSynthetic area, {CV_NAME}: test AUC and AUC / true-probability AUC")
-        lines += _area_table(synthetic, with_ratio=True)
+    for key, area in AREAS[1:]:
+        synthetic = result.get(key) or {}
+        if synthetic.get("models"):
+            lines.append(f"\nSample area ({area}), {CV_NAME}: test AUC and AUC / "
+                         "true-probability AUC")
+            lines += _area_table(synthetic, with_ratio=True)
+    return "\n".join(lines)
+
+
+def _cell(block, model):
+    """``0.838 ± 0.070 (15)``, bold for the best, † when significantly worse than
+    the best (corrected t-test, 5 %); ``–`` when not run."""
+    stats = (block.get("models") or {}).get(model)
+    if not stats:
+        return "–"
+    sd = f" ± {stats['auc_sd']:.3f}" if stats["auc_sd"] is not None else ""
+    text = f"{stats['auc_mean']:.3f}{sd} ({stats['folds']})"
+    if block.get("best_model") == model:
+        return f"**{text}**"
+    return text + (" †" if stats["significant"] else "")
+
+
+def markdown_table(result):
+    """The README's table: one row per model or variant, one column per area (mean
+    ± sd test AUC, folds in brackets), the published GLM below."""
+    areas = [(key, name) for key, name in AREAS if (result.get(key) or {}).get("models")]
+    models = []
+    for key, _ in areas:
+        models += [m for m in _ordered(result[key]) if m not in models]
+    lines = ["| model | " + " | ".join(name for _, name in areas) + " |",
+             "| --- |" + " ---: |" * len(areas)]
+    lines += [f"| {_name(m)} | " + " | ".join(_cell(result[key], m) for key, _ in areas)
+              + " |" for m in models]
+    real = result.get("real") or {}
+    if real.get("glm_reproduced"):
+        glm = real["glm_reproduced"]["spatial_cv_auc"]
+        lines.append(f"| GLM, published spatial CV (Geocomputation with R) / re-run here | "
+                     f"{PUBLISHED['glm']['spatial']} / {glm['mean']} |"
+                     + " – |" * (len(areas) - 1))
+    for key, name in areas[1:]:
+        truth = result[key].get("true_probability_fold_auc") or {}
+        if truth:
+            lines.append(f"| true probability ({name}) at the test folds | "
+                         + " | ".join(f"{sum(truth.values()) / len(truth):.3f}"
+                                      if k == key else "" for k, _ in areas) + " |")
     return "\n".join(lines)

@@ -5,7 +5,11 @@ pooling layer the ``k x k`` pooling phases go into the batch dimension, so every
 patch finds its pooled features as a contiguous window of one phase map
 (:meth:`DenseModel.phase_index`). Then the head convolution gives the
 probabilities directly, or each patch gathers its tokens / feature window and
-the plan's tail runs per patch. Before use the dense path is checked against
+the plan's tail runs per patch. With a pixel skip (:class:`.dense_plan.PixelSkip`)
+the stage also returns the encoded window (``"embed"``, ``"gather"``: each patch's
+centre cell is the tail's second input) or its per-cell logits through the
+classifier's centre rows (``"head"``: added to the head's logits of each pixel
+before the activation). Before use the dense path is checked against
 the per-patch path on random data (:func:`check_dense`, tolerance
 :data:`DENSE_TOLERANCE`).
 """
@@ -33,15 +37,24 @@ def _phase_split(layer, x, k):
     return tf.reshape(tf.stack(parts, axis=0), [-1, size[1], size[2], parts[0].shape[-1]])
 
 
-def _conv(x, weights):
-    """A 'valid' stride-1 convolution with ``(kernel, bias, activation, ...)``."""
+def _conv(x, weights, activate=True):
+    """A 'valid' stride-1 convolution with ``(kernel, bias, activation, ...)``;
+    ``activate=False``: without the activation."""
     import tensorflow as tf
 
     kernel, bias, activation = weights[:3]
     y = tf.nn.conv2d(x, tf.constant(kernel), strides=1, padding="VALID")
     if bias is not None:
         y = y + tf.constant(bias)
-    return activation(y)
+    return activation(y) if activate else y
+
+
+def _centre_logits(encoded, kernel):
+    """``(rows, cols, units)``: each cell of the encoded window ``(rows, cols, C)``
+    through the classifier's rows of the centre cell (``kernel (C, units)``)."""
+    import tensorflow as tf
+
+    return tf.tensordot(encoded, tf.constant(kernel), axes=1)
 
 
 class DenseModel:
@@ -62,6 +75,10 @@ class DenseModel:
         self.step = plan.embed[3] if plan.embed is not None else 1
         spec = tf.TensorSpec((None, None, bands), tf.float32)
         self._dense = tf.function(self._stage, input_signature=[spec])
+        if plan.mode == "head" and plan.skip is not None:
+            units = plan.head[0].shape[-1]
+            self._activate = tf.function(lambda z: plan.head[2](z)[:, 1], input_signature=[
+                tf.TensorSpec((None, units), tf.float32)])
         if plan.tail is not None:
             if compiled is None:
                 compiled = plan.compiled_tail and self.compile_tails
@@ -76,15 +93,23 @@ class DenseModel:
         return f"{self.plan.description} ({how}, {self.precision})"
 
     def _stage(self, window):
-        """The dense part of the model on one window (traced once)."""
+        """The dense part of the model on one window (traced once): the dense maps,
+        and with a pixel skip the encoded window (its logits in ``"head"``)."""
         plan, x = self.plan, window[None]
-        for (kind, layer), k in zip(plan.prefix, self._pool_strides(), strict=True):
+        skip = plan.skip
+        encoded = x
+        pairs = zip(plan.prefix, self._pool_strides(), strict=True)
+        for position, ((kind, layer), k) in enumerate(pairs, start=1):
             x = _phase_split(layer, x, k) if kind == "pool" else layer(x, training=False)
+            if skip is not None and position == skip.after:
+                encoded = x
         if plan.mode == "head":
-            return _conv(x, plan.head)[..., 1]
+            if skip is None:
+                return _conv(x, plan.head)[..., 1]
+            return _conv(x, plan.head, activate=False), _centre_logits(encoded[0], skip.kernel)
         if plan.mode == "embed":
             x = _conv(x, plan.embed)
-        return x
+        return x if skip is None else (x, encoded[0])
 
     def _pool_strides(self):
         out, pools = [], iter(self.plan.strides)
@@ -105,14 +130,27 @@ class DenseModel:
 
     def features(self, window):
         """The dense stage over a normalised window (rows + p - 1, cols + p - 1, C):
-        padded to a multiple of the pooling strides, run once."""
+        padded to a multiple of the pooling strides, run once. ``(maps, centres)``:
+        the dense maps, and with a pixel skip the encoded window (``"head"``: its
+        logits) that patch centres are read from (:meth:`centres_of`), else None."""
         p = self.patch_size
         rows, cols = window.shape[0] - p + 1, window.shape[1] - p + 1
         extra_r = -rows % self.multiple
         extra_c = -cols % self.multiple
         if extra_r or extra_c:
             window = np.pad(window, ((0, extra_r), (0, extra_c), (0, 0)))
-        return self._dense(window).numpy()
+        out = self._dense(window)
+        if self.plan.skip is None:
+            return out.numpy(), None
+        return out[0].numpy(), out[1].numpy()
+
+    def centres_of(self, centres, rows, cols):
+        """The values of ``centres`` (from :meth:`features`) at the centre cell of
+        the patches of window pixels ``(rows, cols)``."""
+        row, col = self.plan.skip.cell
+        rows, cols = np.asarray(rows, np.int64) + row, np.asarray(cols, np.int64) + col
+        check_bounds(centres.shape[:2], rows, cols, 1, 1)
+        return centres[rows, cols]
 
     def _token_view(self, feats, rows, cols):
         """Read-only view ``(phase, row, col, ta, tb, channels)``: the tail's input
@@ -129,19 +167,28 @@ class DenseModel:
     def predict(self, window, rows, cols, is_cancelled=None, progress=None):
         """Probabilities of window pixels ``(rows, cols)``; ``progress(fraction)``
         is called after each batch of the per-patch part."""
-        feats = self.features(window)
+        feats, centres = self.features(window)
         index, r, c = self.phase_index(rows, cols)
         if self.plan.mode == "head":
             check_bounds(feats.shape[1:3], r, c, 1, 1)
-            return feats[index, r, c].astype(np.float32)
+            if centres is None:
+                return feats[index, r, c].astype(np.float32)
+            logits = feats[index, r, c] + self.centres_of(centres, rows, cols)
+            return self._activate(logits).numpy().astype(np.float32)
         view = self._token_view(feats, r, c)
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
         out = np.empty(len(rows), np.float32)
         batch = self.batch_size
         for start in range(0, len(rows), batch):
             if is_cancelled is not None and is_cancelled():
                 raise CancelledError(CANCEL_MESSAGE)
             chunk = slice(start, start + batch)
-            out[chunk] = self._tail(view[index[chunk], r[chunk], c[chunk]])
+            tokens = view[index[chunk], r[chunk], c[chunk]]
+            if centres is None:
+                out[chunk] = self._tail(tokens)
+            else:
+                out[chunk] = self._tail(tokens, self.centres_of(centres, rows[chunk],
+                                                                cols[chunk]))
             if progress is not None:
                 progress(min(start + batch, len(rows)) / len(rows))
         return out

@@ -13,8 +13,14 @@ embedding is evaluated densely and each patch gathers its tokens with step
 
 The one-hot encoding of categorical bands (``CategoricalOneHot``) is pointwise,
 so it joins the shared stem. A model whose classifier also takes the centre
-cell's factors (the pixel skip, :data:`..models.SKIP_LAYERS`) branches off the
-input: it has no dense plan and is evaluated per patch.
+cell's factors (the pixel skip, :data:`..models.SKIP_LAYERS`: a crop of the
+encoded input's centre cell, flattened and concatenated with the learnt features
+right before the classifier) keeps its plan: the crop branch is left out of the
+stem, the encoded window is kept (:class:`PixelSkip`), and each pixel reads its
+patch's centre cell from it. In ``"head"`` the classifier is split: its rows of
+the learnt features are the head convolution, its rows of the centre cell a
+per-pixel linear map added to the logits before the activation; in ``"embed"``
+and ``"gather"`` the tail takes the centre cell as a second input.
 """
 
 from dataclasses import dataclass, field
@@ -31,6 +37,18 @@ def _has_conv(prefix):
 
 
 @dataclass
+class PixelSkip:
+    """The pixel skip of a plan: the classifier also takes the centre cell of the
+    (encoded) input patch."""
+
+    after: int                   # the encoded input is the output of the first `after`
+                                 # prefix layers (0: the input itself)
+    cell: tuple                  # (row, col) of the centre cell in the patch
+    kernel: object = None        # "head": the classifier's rows of the centre cell
+                                 # (channels, units); tails take the cell as an input
+
+
+@dataclass
 class DensePlan:
     """How a model is evaluated densely; see the module docstring."""
 
@@ -40,9 +58,11 @@ class DensePlan:
     description: str
     head: tuple = None           # (kernel (hf, wf, c, units), bias, activation)
     embed: tuple = None          # (kernel, bias, activation, step)
-    tail: object = None          # keras.Model: per-patch rest of the model
+    tail: object = None          # keras.Model: per-patch rest of the model (with a
+                                 # pixel skip: inputs [tokens, centre cell])
     token_shape: tuple = ()      # per-patch (rows, cols, channels) the tail takes
     shared_layers: list = field(default_factory=list)
+    skip: PixelSkip = None       # the centre cell to the classifier, if the model has it
 
     @property
     def worthwhile(self):
@@ -105,10 +125,57 @@ def _classify(layer):
     return None
 
 
-def _consumers(model):
-    """``{id(tensor): number of layer calls that take it}`` over the model."""
+@dataclass
+class _Branch:
+    """The pixel-skip layers of a model (:data:`..models.SKIP_LAYERS`) and the
+    tensors they join."""
+
+    crop: object                 # Cropping2D to the centre cell
+    flatten: object              # its Flatten: the centre cell's vector
+    concat: object               # Concatenate([features, centre]) before the classifier
+    source: object               # the layer whose output the crop reads
+    cell: tuple                  # (row, col) of the cell in the patch
+    features: object             # the concatenation's other input (the learnt features)
+
+    @property
+    def side_layers(self):
+        """The layers off the main chain."""
+        return (self.crop, self.flatten)
+
+
+def _skip_branch(model):
+    """``(branch, None)``: the model's pixel skip as a :class:`_Branch`, ``(None,
+    None)`` when it has none, or ``(None, reason)`` when it is not a crop of one
+    cell concatenated with the features. (The concatenation is in the tail of an
+    earlier plan, whose inputs then gave it a second node: its first is the model's.)"""
+    named = {layer.name: layer for layer in model.layers}
+    if SKIP_LAYERS[-1] not in named:
+        return None, None
+    crop, flatten, concat = (named.get(name) for name in SKIP_LAYERS)
+    kinds = [type(layer).__name__ for layer in (crop, flatten, concat)]
+    reason = "the pixel skip is not a crop of the centre cell joined with the features"
+    if kinds != ["Cropping2D", "Flatten", "Concatenate"] \
+            or any(len(layer._inbound_nodes) != 1 for layer in (crop, flatten)) \
+            or flatten.input is not crop.output or not isinstance(concat.input, list) \
+            or len(concat.input) != 2 or tuple(crop.output.shape[1:3]) != (1, 1) \
+            or crop.get_config().get("data_format", "channels_last") != "channels_last":
+        return None, reason
+    position = [tensor is flatten.output for tensor in concat.input]
+    source = [layer for layer in model.layers if layer.output is crop.input]
+    if sum(position) != 1 or len(source) != 1:
+        return None, reason
+    (top, _), (left, _) = crop.get_config()["cropping"]
+    return _Branch(crop, flatten, concat, source[0], (int(top), int(left)),
+                   concat.input[position.index(False)]), None
+
+
+def _consumers(model, left_out=()):
+    """``{id(tensor): number of layer calls that take it}`` over the model, the
+    layers ``left_out`` not counted."""
     counts = {}
     for layer in model.layers:
+        if any(layer is other for other in left_out):
+            continue
         for node in layer._inbound_nodes:
             for tensor in node.input_tensors:
                 counts[id(tensor)] = counts.get(id(tensor), 0) + 1
@@ -129,13 +196,35 @@ def dense_plan(model):
     shape = model.input_shape[1:]
     if len(shape) != 3 or shape[0] != shape[1]:
         return None, "the model input is not a square patch"
-    if any(layer.name == SKIP_LAYERS[-1] for layer in layers):
-        return None, "the classifier also takes the centre cell's factors (pixel skip)"
-    consumers = _consumers(model)
-    stem = _stem(layers, consumers)
-    if _ends_in_dense_head(model, stem, consumers):
-        return _head_plan(stem)
-    return _tail_plan(model, stem, consumers)
+    branch, reason = _skip_branch(model)
+    if reason:
+        return None, reason
+    left_out = branch.side_layers if branch is not None else ()
+    consumers = _consumers(model, left_out)
+    stem = _stem([layer for layer in layers if all(layer is not o for o in left_out)],
+                 consumers)
+    skip = None
+    if branch is not None:
+        skip, reason = _pixel_skip(stem, branch, layers[0])
+        if reason:
+            return None, reason
+    if _ends_in_dense_head(model, stem, consumers, branch):
+        return _head_plan(stem, branch, skip)
+    return _tail_plan(model, stem, consumers, branch, skip)
+
+
+def _pixel_skip(stem, branch, input_layer):
+    """``(PixelSkip, None)``, or ``(None, reason)`` when the crop reads a layer the
+    stem does not hold at the input's resolution (only pointwise layers before it)."""
+    if branch.source is input_layer:
+        return PixelSkip(0, branch.cell), None
+    for after, (_, layer) in enumerate(stem.prefix, start=1):
+        if type(layer).__name__ not in _POINTWISE:
+            break
+        if layer is branch.source:
+            return PixelSkip(after, branch.cell), None
+    return None, (f"the pixel skip reads {branch.source.name}, which the dense stem does "
+                  "not hold at the input's resolution")
 
 
 def _stem(layers, consumers):
@@ -156,31 +245,53 @@ def _stem(layers, consumers):
     return _Stem(previous, prefix, strides, layers[index:])
 
 
-def _ends_in_dense_head(model, stem, consumers):
-    """The rest is a chain Flatten, dropout(s), Dense giving the model output."""
-    rest = stem.rest
+def _ends_in_dense_head(model, stem, consumers, branch=None):
+    """The rest is a chain Flatten, dropout(s), Dense giving the model output; with
+    a pixel skip, the concatenation with the centre cell right before the Dense."""
+    rest = list(stem.rest)
+    if branch is not None:
+        if len(rest) < 3 or rest[-2] is not branch.concat:
+            return False
+        del rest[-2]
     names = [type(layer).__name__ for layer in rest]
-    return bool(names and names[0] == "Flatten" and names[-1] == "Dense"
-                and set(names[1:-1]) <= {"Dropout"}
-                and all(_chained(b, a, consumers)
-                        for a, b in zip([stem.last] + rest[:-1], rest, strict=True))
-                and rest[-1].output is model.outputs[0])
+    if not (names and names[0] == "Flatten" and names[-1] == "Dense"
+            and set(names[1:-1]) <= {"Dropout"} and rest[-1].output is model.outputs[0]):
+        return False
+    links = list(zip([stem.last] + rest[:-1], rest, strict=True))
+    *chain, (last, dense) = links
+    if not all(_chained(b, a, consumers) for a, b in chain):
+        return False
+    if branch is None:
+        return _chained(dense, last, consumers)
+    return branch.features is last.output and consumers.get(id(last.output), 0) == 1 \
+        and _chained(dense, branch.concat, consumers)
 
 
-def _head_plan(stem):
-    """Fully dense: Flatten, dropout(s), Dense = a convolution over the final map."""
+def _head_plan(stem, branch=None, skip=None):
+    """Fully dense: Flatten, dropout(s), Dense = a convolution over the final map;
+    with a pixel skip the Dense's rows of the centre cell go to ``skip.kernel``."""
     if not _has_conv(stem.prefix):
         return None, "no convolution before the classifier"
     flatten, dense = stem.rest[0], stem.rest[-1]
     hf, wf, channels = (int(s) for s in flatten.input.shape[1:])
     weights = dense.get_weights()
-    kernel = weights[0].reshape(hf, wf, channels, -1)
+    kernel = weights[0]
+    description = "classifier as a convolution"
+    if branch is not None:
+        widths = [int(tensor.shape[-1]) for tensor in branch.concat.input]
+        first = branch.concat.input[0] is branch.features
+        split = widths[0]
+        features, centre = (kernel[:split], kernel[split:]) if first else \
+            (kernel[split:], kernel[:split])
+        kernel, skip.kernel = features, centre
+        description += " plus the centre cell (pixel skip) per pixel"
+    kernel = kernel.reshape(hf, wf, channels, -1)
     bias = weights[1] if len(weights) > 1 else None
     shared = stem.shared
     return DensePlan("head", stem.prefix, stem.strides,
-                     f"fully dense ({', '.join(shared)}, classifier as a convolution)",
+                     f"fully dense ({', '.join(shared)}, {description})",
                      head=(kernel, bias, dense.activation),
-                     shared_layers=shared + [dense.name]), None
+                     shared_layers=shared + [dense.name], skip=skip), None
 
 
 def _embedding(stem, consumers):
@@ -202,26 +313,31 @@ def _embedding(stem, consumers):
     return None
 
 
-def _tail_plan(model, stem, consumers):
-    """A dense stem (plus a patch embedding, if any); the rest runs per patch."""
+def _tail_plan(model, stem, consumers, branch=None, skip=None):
+    """A dense stem (plus a patch embedding, if any); the rest runs per patch (with a
+    pixel skip, on the tokens and the centre cell)."""
     import keras
 
     embed = _embedding(stem, consumers)
     if embed is None and not _has_conv(stem.prefix):
         return None, "the model has no border-independent convolutional stem"
     start = stem.rest[0] if embed is not None else stem.last
+    inputs = start.output if branch is None else [start.output, branch.flatten.output]
     try:
-        tail = keras.Model(start.output, model.outputs[0])
+        tail = keras.Model(inputs, model.outputs[0])
     except Exception as exc:  # a branch that bypasses the shared part
         return None, f"the rest of the model is not a chain after the stem ({exc})"
     token_shape = tuple(int(s) for s in start.output.shape[1:])
     shared = stem.shared
+    rest = "the rest per patch"
+    if skip is not None:
+        rest += " (with the centre cell: pixel skip)"
     if embed is not None:
         shared.append(stem.rest[0].name)
         return DensePlan("embed", stem.prefix, stem.strides,
-                         f"dense stem + patch embedding ({', '.join(shared)}), "
-                         "the rest per patch", embed=embed, tail=tail,
-                         token_shape=token_shape, shared_layers=shared), None
+                         f"dense stem + patch embedding ({', '.join(shared)}), {rest}",
+                         embed=embed, tail=tail, token_shape=token_shape,
+                         shared_layers=shared, skip=skip), None
     return DensePlan("gather", stem.prefix, stem.strides,
-                     f"dense stem ({', '.join(shared)}), the rest per patch", tail=tail,
-                     token_shape=token_shape, shared_layers=shared), None
+                     f"dense stem ({', '.join(shared)}), {rest}", tail=tail,
+                     token_shape=token_shape, shared_layers=shared, skip=skip), None

@@ -4,7 +4,9 @@
   with ``compiled=True`` the function is compiled by XLA (``jit_compile``), which
   fuses the element-wise work (layer norms, softmax, GELU) around the matmuls of
   transformer layers: 2-3x faster on a CPU for the per-pixel part of the dense path.
-  The plain function is the reference every fast path is checked against.
+  The plain function is the reference every fast path is checked against. A model
+  with several inputs (a dense tail with the pixel skip's centre cell) takes them
+  as separate arguments.
 * :func:`with_precision` -- a copy of a model that computes in bfloat16
   (``"mixed_bfloat16"``: weights kept in float32; the output layer, and layers
   marked ``KEEP_FLOAT32`` such as FrIT's Fourier mixing, in float32).
@@ -20,33 +22,49 @@ BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bfloat
 
 class PatchModel:
     """``model(x, training=False)[:, 1]`` on fixed-shape batches (one trace);
-    ``compiled``: XLA-compiled (``jit_compile=True``)."""
+    ``compiled``: XLA-compiled (``jit_compile=True``). A model with several inputs
+    takes one array per input (``runner(x, y)``)."""
 
     def __init__(self, model, batch_size, compiled=False):
         import tensorflow as tf
 
         self.batch_size = int(batch_size)
         self.compiled = bool(compiled)
-        self.shape = tuple(int(s) for s in model.input_shape[1:])
-        spec = tf.TensorSpec((self.batch_size,) + self.shape, tf.float32)
-        self._fn = tf.function(lambda x: tf.cast(model(x, training=False)[:, 1], tf.float32),
-                               input_signature=[spec], jit_compile=self.compiled)
+        self.shapes = tuple(tuple(int(s) for s in tensor.shape[1:]) for tensor in model.inputs)
+        self.shape = self.shapes[0]
+        specs = [tf.TensorSpec((self.batch_size,) + shape, tf.float32) for shape in self.shapes]
 
-    def __call__(self, x):
-        """At most ``batch_size`` inputs, zero-padded to a full batch."""
+        def probability(*x):
+            out = model(x[0] if len(x) == 1 else list(x), training=False)
+            return tf.cast(out[:, 1], tf.float32)
+
+        self._fn = tf.function(probability, input_signature=specs, jit_compile=self.compiled)
+
+    def __call__(self, x, *more):
+        """At most ``batch_size`` inputs (one array per model input), zero-padded to
+        a full batch."""
         n = len(x)
         if n == 0:
             return np.empty(0, np.float32)
+        arrays = (x,) + more
         if n < self.batch_size:
-            padded = np.zeros((self.batch_size,) + self.shape, np.float32)
-            padded[:n] = x
-            x = padded
-        return self._fn(x).numpy()[:n]
+            arrays = tuple(_padded(array, self.batch_size, shape)
+                           for array, shape in zip(arrays, self.shapes, strict=True))
+        return self._fn(*arrays).numpy()[:n]
 
-    def predict(self, x):
-        """Any number of patches, in batches."""
-        out = [self(x[i:i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
+    def predict(self, x, *more):
+        """Any number of patches (one array per model input), in batches."""
+        step = self.batch_size
+        out = [self(x[i:i + step], *(array[i:i + step] for array in more))
+               for i in range(0, len(x), step)]
         return np.concatenate(out) if out else np.empty(0, np.float32)
+
+
+def _padded(x, batch_size, shape):
+    """``x`` zero-padded to ``batch_size`` rows of ``shape``."""
+    padded = np.zeros((batch_size,) + shape, np.float32)
+    padded[:len(x)] = x
+    return padded
 
 
 def with_precision(model, precision):

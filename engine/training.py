@@ -36,6 +36,7 @@ from .schedules import rate_function
 # Optimizer code (``core.specs.training.OPTIMIZERS``) -> Keras class and options.
 KERAS_OPTIMIZERS = {"sgd": ("SGD", {"momentum": 0.9}), "adam": ("Adam", {}),
                     "adamw": ("AdamW", {"weight_decay": 1e-4})}
+PRETRAINING_SHARE = 0.3  # of the progress bar, when the training pretrains first
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc")
 
 
@@ -172,6 +173,12 @@ def train(spec, stack_info, samples, reporter, samples_summary=None, progress_ra
         from .classical.train import train_classical
 
         return train_classical(spec, stack_info, data, reporter, progress_range)
+    if getattr(spec, "pretrain", False) and not getattr(spec, "pretrained_encoder", ""):
+        progress_range, spec = _pretrained_first(spec, stack_info, data, reporter,
+                                                 progress_range)
+        if spec is None:
+            return Trained(TrainOutcome(cancelled=True), None, data.stack, data.mean,
+                           data.std)
     model = build(spec, data, stack_info.count, reporter)
     best_path = _best_path(spec.output_model)
     try:
@@ -183,6 +190,25 @@ def train(spec, stack_info, samples, reporter, samples_summary=None, progress_ra
     finally:
         if os.path.exists(best_path):
             os.remove(best_path)
+
+
+def _pretrained_first(spec, stack_info, data, reporter, progress_range):
+    """*Pretrain on the stack*: ``(the training's share of the progress, the spec
+    with its encoder)``, the spec None when cancelled during the pretraining. The
+    random state is set again afterwards, so that the training is the same whether
+    the encoder was pretrained now or found in the cache."""
+    import dataclasses
+
+    from .auto_pretraining import pretrained_for
+
+    start, end = progress_range
+    middle = start + (end - start) * PRETRAINING_SHARE
+    encoder = pretrained_for(spec, stack_info, data.patch_size, data.hparams, reporter,
+                             (start, middle))
+    if encoder is None:
+        return progress_range, None
+    configure_determinism(spec.seed)
+    return (middle, end), dataclasses.replace(spec, pretrained_encoder=encoder)
 
 
 def prepare(spec, stack_info, samples, reporter, samples_summary=None):
@@ -398,6 +424,7 @@ def _training_facts(spec, data, log):
             "schedule": getattr(spec, "schedule", "constant"),
             "categorical_encoding": getattr(spec, "categorical_encoding", "codes"),
             "pixel_skip": bool(getattr(spec, "pixel_skip", False)),
+            "pretrain": bool(getattr(spec, "pretrain", False)),
             "pretrained_encoder": getattr(spec, "pretrained_encoder", "") or None,
             "seed": spec.seed, "seconds": round(log.seconds, 2)}
 

@@ -135,7 +135,7 @@ def trained(area):
     out = {}
     for model in CLASSICAL:
         hparams = {"n_estimators": 20} if model == "random_forest" else {}
-        out[model] = train(area, model, hparams=hparams)[0]
+        out[model] = train(area, model, hparams=hparams, neighbourhood=False)[0]
     return out
 
 
@@ -292,7 +292,7 @@ def test_frequency_ratio_and_weights_of_evidence_by_hand(tmp_path):
     for model in ("frequency_ratio", "weights_of_evidence"):
         spec = TrainSpec(stack=stack, samples=samples, model=model, cache_dir=str(tmp_path),
                          output_model=str(tmp_path / f"{model}.skops"),
-                         hparams={"bins": 2, "smoothing": 0.5}).validate()
+                         hparams={"bins": 2, "smoothing": 0.5}, neighbourhood=False).validate()
         command.run(spec, Reporter())
         recipe = read_recipe(spec.output_model)
         assert recipe["tables"][0]["edges"] == pytest.approx([17.5], abs=1e-4)

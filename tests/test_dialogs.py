@@ -81,7 +81,7 @@ def test_train_dialog_shows_the_usual_settings_and_folds_the_rare_ones(provider,
             assert advanced.isAncestorOf(widget) and not widget.isVisible(), key
         assert panel.wrappers["EPOCHS"].parameterValue() == 30
         assert panel.wrappers["BATCH_SIZE"].parameterValue() == 32
-        assert panel.wrappers["MODEL"].wrappedWidget().currentText() == "CTLGNet"
+        assert panel.wrappers["MODEL"].wrappedWidget().currentText() == "Random forest"
         assert panel.wrappers["OPTIMIZER"].wrappedWidget().currentText() == "Adam"
         # a trained model is not thrown away by default: a visible name beside the samples
         assert panel.wrappers["OUTPUT_MODEL"].parameterValue() == \
@@ -118,7 +118,7 @@ def test_defaults_are_quick_and_the_papers_one_choice_away(provider):
                               "patience": 0, "selection": "val_accuracy",
                               "categorical_encoding": "codes", "pixel_skip": False,
                               "schedule": "constant"}
-    assert DEFAULT_MODEL == "ctlgnet"
+    assert DEFAULT_MODEL == "random_forest"
     for name in ("trainmodel", "comparemodels"):
         algorithm = provider.algorithm(name)
         choice = algorithm.parameterDefinition("SETTINGS")

@@ -1,7 +1,8 @@
 """The network options of issue 19: one-hot categorical factors (a layer right after
 the input) and the centre cell's factors to the classifier (pixel skip), for the six
-networks; saved and reloaded with the model, shared by the dense prediction path
-where they can be (one-hot) and evaluated per patch where not (pixel skip)."""
+networks; saved and reloaded with the model, and evaluated by the dense prediction
+path (the one-hot layer in the shared stem, the centre cell read per pixel from the
+encoded window) exactly as per patch."""
 
 import types
 
@@ -43,11 +44,18 @@ def seeded(name, seed=0, **options):
 
 
 def softened(model):
-    """``model`` with its classifier's weights scaled down: untrained, the tiny CNN's
-    softmax saturates, and a map of ones would hide differences."""
+    """``model`` with its classifier's weights of the learnt features scaled down:
+    untrained, the tiny CNN's softmax saturates, and a map of ones would hide
+    differences. The centre cell's (pixel skip, the last rows) keep their weight, so
+    a wrong centre cell would show."""
     head = model.get_layer("predictions")
     kernel, bias = head.get_weights()
-    head.set_weights([kernel * 0.1, bias])
+    features = kernel.shape[0]
+    if "skip_concat" in [layer.name for layer in model.layers]:
+        features -= model.get_layer("centre_flatten").output.shape[-1]
+    kernel = kernel.copy()
+    kernel[:features] *= 0.1
+    head.set_weights([kernel, bias])
     return model
 
 
@@ -152,35 +160,93 @@ def test_save_and_safe_load_give_identical_predictions(tmp_path):
 
 # --- dense prediction -------------------------------------------------------------
 
-@pytest.mark.parametrize("options,dense", [({"encoding": ENCODING}, True),
-                                           ({"pixel_skip": True}, False),
-                                           ({"encoding": ENCODING, "pixel_skip": True}, False)])
-def test_auto_equals_per_patch(options, dense, fake_reporter):
-    """"auto" shares the stem of a one-hot CNN (its encoding included) and evaluates
-    a pixel-skip CNN per patch; on every pixel of a window both equal per patch."""
-    from landslide_susceptibility.core.tiling import patch_view
+OPTIONS = {"one-hot": {"encoding": ENCODING}, "skip": {"pixel_skip": True},
+           "both": {"encoding": ENCODING, "pixel_skip": True}}
+
+
+def window_pixels(rows=9, cols=7, seed=5):
+    """A z-scored window of ``rows x cols`` patches and its pixels, all of them."""
+    window = zscored((rows + PATCH - 1, cols + PATCH - 1), seed=seed)
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    return window, r, c
+
+
+def auto_evaluation(model, name, reporter, batch=32):
     from landslide_susceptibility.engine.predict import _try_dense
     from landslide_susceptibility.engine.runners import PatchModel
 
-    model = softened(seeded("cnn", **options))
-    per_patch = PatchModel(model, 32)
+    per_patch = PatchModel(model, batch)
     inputs = types.SimpleNamespace(patch_size=PATCH, info=types.SimpleNamespace(count=BANDS),
-                                   card={"model": "cnn"})
-    evaluation = _try_dense(model, per_patch, inputs, "auto", 0, fake_reporter)
-    assert (evaluation.dense is not None) == dense, evaluation.note
-    if dense:
-        assert evaluation.dense.plan.mode == "head"
-        assert "one_hot" in evaluation.dense.plan.shared_layers
+                                   card={"model": name})
+    return _try_dense(model, per_patch, inputs, "auto", 0, reporter)
+
+
+@pytest.mark.parametrize("options", list(OPTIONS))
+def test_auto_equals_per_patch(options, fake_reporter):
+    """"auto" evaluates a one-hot, pixel-skip, or one-hot + pixel-skip CNN fully
+    densely (the encoding in the shared stem, the centre cell's logits added per
+    pixel); on every pixel of a window it equals per patch."""
+    from landslide_susceptibility.core.tiling import patch_view
+
+    model = softened(seeded("cnn", **OPTIONS[options]))
+    evaluation = auto_evaluation(model, "cnn", fake_reporter)
+    assert evaluation.dense is not None, evaluation.note
+    plan = evaluation.dense.plan
+    assert plan.mode == "head"
+    assert ("one_hot" in plan.shared_layers) == (options != "skip")
+    if options == "one-hot":
+        assert plan.skip is None
     else:
-        assert "pixel skip" in evaluation.note
-    rows, cols = 9, 7
-    window = zscored((rows + PATCH - 1, cols + PATCH - 1), seed=5)
-    r, c = np.divmod(np.arange(rows * cols), cols)
-    expected = per_patch.predict(patch_view(window, PATCH)[r, c])
+        assert plan.skip.cell == (PATCH // 2, PATCH // 2) and "pixel skip" in evaluation.note
+        assert plan.skip.after == (1 if options == "both" else 0)  # after the encoding
+    window, r, c = window_pixels()
+    expected = evaluation.patch_model.predict(patch_view(window, PATCH)[r, c])
     assert expected.std() > 0.01, expected.std()
-    got = evaluation.dense.predict(window, r, c) if dense else \
-        evaluation.patch_model.predict(patch_view(window, PATCH)[r, c])
-    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(evaluation.dense.predict(window, r, c), expected, atol=1e-4,
+                               rtol=0)
+
+
+def test_pixel_skip_ctlgnet_dense_equals_per_patch(fake_reporter):
+    """A one-hot + pixel-skip CTLGNet: "auto" shares the stem and the patch
+    embedding, and the per-patch tail (XLA-compiled) takes each patch's encoded
+    centre cell as its second input; equal to per patch on every pixel."""
+    from landslide_susceptibility.core.tiling import patch_view
+    from landslide_susceptibility.engine.dense_plan import dense_plan
+
+    model = seeded("ctlgnet", **OPTIONS["both"])
+    head = model.get_layer("predictions")  # spread the outputs away from 0.5
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 4.0, bias])
+    evaluation = auto_evaluation(model, "ctlgnet", fake_reporter, batch=16)
+    assert evaluation.dense is not None, evaluation.note
+    plan = evaluation.dense.plan
+    assert plan.mode == "embed" and plan.skip.after == 1 and plan.skip.kernel is None
+    assert len(plan.tail.inputs) == 2 and "pixel skip" in evaluation.note
+    assert evaluation.dense._tail.compiled
+    assert dense_plan(model)[0].mode == "embed"  # planned again: the same
+    window, r, c = window_pixels(7, 5)
+    expected = evaluation.patch_model.predict(patch_view(window, PATCH)[r, c])
+    assert expected.std() > 0.01, expected.std()
+    np.testing.assert_allclose(evaluation.dense.predict(window, r, c), expected, atol=1e-4,
+                               rtol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["resnet18", "densenet", "vit", "frit"])
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_pixel_skip_tails_equal_per_patch(name, precision):
+    """The other networks with both options: their dense plans (gather, embed) take
+    the centre cell too, within 1e-4 of per patch (bfloat16: within its bound)."""
+    from landslide_susceptibility.engine.dense_model import TOLERANCES, DenseModel, check_dense
+    from landslide_susceptibility.engine.dense_plan import dense_plan
+    from landslide_susceptibility.engine.runners import PatchModel
+
+    model = seeded(name, **OPTIONS["both"])
+    plan, reason = dense_plan(model)
+    assert plan is not None, reason
+    assert plan.skip is not None and len(plan.tail.inputs) == 2
+    dense = DenseModel(plan, PATCH, BANDS, 16, precision)
+    assert check_dense(dense, PatchModel(model, 16), PATCH, BANDS) <= TOLERANCES[precision]
 
 
 # --- training.build: the options from the settings and the stack ---------------
@@ -236,10 +302,10 @@ def test_training_build_takes_the_options(tmp_path, fake_reporter, categorical):
         assert "CATEGORICAL_ENCODING" in fake_reporter.messages[0]
 
 
-@pytest.mark.parametrize("pixel_skip,auto", [(False, "dense"), (True, "patch")])
-def test_predicted_maps_auto_equal_per_patch(tmp_path, fake_reporter, pixel_skip, auto):
-    """Through the engine's predict: the maps of a one-hot CNN saved with its card,
-    "auto" (dense, or per patch with the pixel skip) against "patch"."""
+@pytest.mark.parametrize("pixel_skip", [False, True])
+def test_predicted_maps_auto_equal_per_patch(tmp_path, fake_reporter, pixel_skip):
+    """Through the engine's predict: the maps of a one-hot CNN (with or without the
+    pixel skip) saved with its card, "auto" (fully dense) against "patch"."""
     from landslide_susceptibility.engine.predict import predict_map
     from landslide_susceptibility.models import one_hot_encoding
 
@@ -258,7 +324,10 @@ def test_predicted_maps_auto_equal_per_patch(tmp_path, fake_reporter, pixel_skip
         spec = PredictSpec.from_json({"model": model_path, "stack": stack, "output": output,
                                       "method": method}).validate()
         result = predict_map(spec, fake_reporter)
-        assert result["evaluation"] == (auto if method == "auto" else "patch")
+        assert result["evaluation"] == ("dense" if method == "auto" else "patch")
+        if method == "auto":
+            assert result["dense_mode"] == "head"
+            assert ("pixel skip" in result["evaluation_note"]) == pixel_skip
         dataset = gdal.Open(output)  # kept while its band is read
         maps[method] = dataset.GetRasterBand(1).ReadAsArray()
     assert np.nanstd(maps["patch"]) > 0.01

@@ -210,3 +210,32 @@ def test_the_draw_is_the_same_for_a_seed(small_stack):
     assert np.array_equal(*masks)
     assert masks[0].shape == (50, PATCH, PATCH) and masks[0].mean(axis=(1, 2)).tolist() == \
         [0.5] * 50  # 32 of the 8 x 8 blocks of 2 x 2 cells
+
+
+def test_pretrain_setting_pretrains_once_then_reuses_the_encoder(small_stack, small_samples,
+                                                                 tmp_path, fake_reporter,
+                                                                 monkeypatch):
+    """*Pretrain on the stack*: the first training pretrains and caches the encoder,
+    the second reuses it, and both train the same weights (the random state is set
+    again after the pretraining)."""
+    from landslide_susceptibility.engine import auto_pretraining
+    from landslide_susceptibility.engine.commands import run_command
+    from landslide_susceptibility.models import load_model
+
+    monkeypatch.setattr(auto_pretraining, "pretraining_settings", lambda: {
+        "patches": 96, "epochs": 2, "batch_size": 32, "mask_ratio": 0.5,
+        "learning_rate": 0.003})
+    params = {"stack": small_stack, "samples": small_samples, "model": "cnn", "epochs": 1,
+              "batch_size": 16, "optimizer": "adam", "hparams": TINY_CNN, "pretrain": True,
+              "cache_dir": str(tmp_path / "cache"), "seed": 3}
+    first = run_command("train", dict(params, output_model=str(tmp_path / "a.keras")),
+                        fake_reporter)
+    assert any("pretraining the network on unlabelled" in m for m in fake_reporter.messages)
+    assert len(list((tmp_path / "cache" / "encoders").glob("cnn_*.keras"))) == 1
+    second = run_command("train", dict(params, output_model=str(tmp_path / "b.keras")),
+                         fake_reporter)
+    assert any("reusing the encoder" in m for m in fake_reporter.messages)
+    assert first.card["training"]["pretrain"] and second.card["training"]["pretrain"]
+    for a, b in zip(load_model(first.model).get_weights(), load_model(second.model)
+                    .get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..errors import InputError
 from .samples import DEFAULT_PATCH_SIZE, MIN_PATCH_SIZE
 from .spec import Result, Spec, param
-from .training import DEFAULT_MODEL, KERAS_FILTER, TrainingSettings, TrainSpec, model_choices
+from .training import DEFAULT_NETWORK, KERAS_FILTER, TrainingSettings, TrainSpec, model_choices
 
 DEFAULT_PATCHES = 4000
 DEFAULT_MASK_RATIO = 0.5
@@ -48,7 +48,7 @@ class PretrainSpec(Spec):
     stack: str = param(key="STACK", label="Factor stack", kind="raster",
                        help="The factor stack (from 'Align factors') the model will be "
                             "trained on: no samples are needed")
-    model: str = param(DEFAULT_MODEL, key="MODEL", label="Model", kind="enum",
+    model: str = param(DEFAULT_NETWORK, key="MODEL", label="Model", kind="enum",
                        choices=network_choices,
                        help="The network whose encoder is pretrained; train the same model "
                             "with the encoder")
