@@ -21,10 +21,13 @@ ENCODER_FOLDER = "encoders"
 PRETRAINING_DEFAULTS = ("patches", "mask_ratio", "epochs", "batch_size", "learning_rate")
 
 
-def pretraining_settings():
+def pretraining_settings(training_epochs=None):
     """The settings of the pretraining that are not the training's: the defaults of
-    'Pretrain network encoder'."""
-    return {name: default_of(PretrainSpec, name) for name in PRETRAINING_DEFAULTS}
+    'Pretrain network encoder', but never more epochs than the training runs."""
+    settings = {name: default_of(PretrainSpec, name) for name in PRETRAINING_DEFAULTS}
+    if training_epochs:
+        settings["epochs"] = min(settings["epochs"], int(training_epochs))
+    return settings
 
 
 def encoder_cache_path(spec, patch_size, hparams):
@@ -35,7 +38,7 @@ def encoder_cache_path(spec, patch_size, hparams):
                       "patch_size": int(patch_size), "hparams": hparams,
                       "categorical_encoding": spec.categorical_encoding,
                       "pixel_skip": bool(spec.pixel_skip), "seed": spec.seed,
-                      "pretraining": pretraining_settings()},
+                      "pretraining": pretraining_settings(spec.epochs)},
                      sort_keys=True, default=str)
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
     folder = os.path.join(spec.cache_dir or default_cache_dir(), ENCODER_FOLDER)
@@ -57,7 +60,7 @@ def pretrained_for(spec, stack_info, patch_size, hparams, reporter, progress_ran
                                hparams=dict(spec.hparams or {}), seed=spec.seed,
                                categorical_encoding=spec.categorical_encoding,
                                pixel_skip=spec.pixel_skip, cache_dir=spec.cache_dir,
-                               **pretraining_settings(),
+                               **pretraining_settings(spec.epochs),
                                output_encoder=path).validate()
     outcome = pretrain(pretraining, stack_info, reporter, progress_range)
     if outcome.cancelled:

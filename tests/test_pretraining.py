@@ -222,7 +222,7 @@ def test_pretrain_setting_pretrains_once_then_reuses_the_encoder(small_stack, sm
     from landslide_susceptibility.engine.commands import run_command
     from landslide_susceptibility.models import load_model
 
-    monkeypatch.setattr(auto_pretraining, "pretraining_settings", lambda: {
+    monkeypatch.setattr(auto_pretraining, "pretraining_settings", lambda epochs=None: {
         "patches": 96, "epochs": 2, "batch_size": 32, "mask_ratio": 0.5,
         "learning_rate": 0.003})
     params = {"stack": small_stack, "samples": small_samples, "model": "cnn", "epochs": 1,
