@@ -30,7 +30,7 @@ class TrainModel(TrainingAlgorithm):
         "and 10,000 samples per class): on a CPU that takes hours.")
     NOTES = (
         "Patches are normalised with the statistics of the training split; the model kept "
-        "is the epoch with the best validation accuracy (or AUC, see <i>Model kept</i>). "
+        "is the epoch with the best validation AUC (or accuracy, see <i>Model kept</i>). "
         "The trained model carries a model card (factors and their order, normalisation, "
         "patch size, settings, data summary, versions): prediction and evaluation refuse a "
         "stack that does not match it.<br>"

@@ -169,3 +169,9 @@ class FakeReporter:
 def fake_reporter():
     """A fresh :class:`FakeReporter`."""
     return FakeReporter()
+
+
+@pytest.fixture(scope="session")
+def reporter_class():
+    """:class:`FakeReporter` itself, for module-scoped fixtures."""
+    return FakeReporter

@@ -80,7 +80,7 @@ def test_train_dialog_shows_the_usual_settings_and_folds_the_rare_ones(provider,
             widget = panel.wrappers[key].wrappedWidget()
             assert advanced.isAncestorOf(widget) and not widget.isVisible(), key
         assert panel.wrappers["EPOCHS"].parameterValue() == 30
-        assert panel.wrappers["BATCH_SIZE"].parameterValue() == 32
+        assert panel.wrappers["BATCH_SIZE"].parameterValue() == 16
         assert panel.wrappers["MODEL"].wrappedWidget().currentText() == "Random forest"
         assert panel.wrappers["OPTIMIZER"].wrappedWidget().currentText() == "Adam"
         # a trained model is not thrown away by default: a visible name beside the samples
@@ -101,7 +101,7 @@ def test_train_dialog_shows_the_usual_settings_and_folds_the_rare_ones(provider,
 
 def test_defaults_are_quick_and_the_papers_one_choice_away(provider):
     """The defaults finish in minutes on a CPU (patch 32, 1,000 samples per class,
-    30 epochs with early stopping, batch 32, Adam, spatial split); the paper's
+    30 epochs with early stopping, batch 16, Adam, spatial split); the paper's
     settings are the SETTINGS choice and named in the help."""
     from qgis.core import QgsProcessingContext
 
@@ -109,7 +109,7 @@ def test_defaults_are_quick_and_the_papers_one_choice_away(provider):
 
     quick = TrainingSettings().settings()
     assert (quick["epochs"], quick["batch_size"], quick["optimizer"], quick["patience"]) == \
-        (30, 32, "adam", 10)
+        (30, 16, "adam", 10)
     assert default_of(SamplesSpec, "patch_size") == 32 < PAPER_PATCH_SIZE == 72
     assert default_of(SamplesSpec, "samples_per_class") == 1000 < PAPER_SAMPLES_PER_CLASS
     assert default_of(SamplesSpec, "split_method") == "spatial"

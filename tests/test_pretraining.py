@@ -34,28 +34,10 @@ def pretrain(stack, output, reporter, **extra):
     return load("pretrain").run(PretrainSpec.from_json(params).validate(), reporter)
 
 
-class Messages:
-    """A reporter for a module-scoped run (conftest's FakeReporter is per test)."""
-
-    def __init__(self):
-        self.messages = []
-
-    def progress(self, value):
-        pass
-
-    def info(self, message):
-        self.messages.append(message)
-
-    warning = info
-
-    def is_cancelled(self):
-        return False
-
-
 @pytest.fixture(scope="module")
-def encoder(small_stack, tmp_path_factory):
+def encoder(small_stack, tmp_path_factory, reporter_class):
     """``(path, outcome, reporter)`` of a tiny CNN encoder pretrained on the small stack."""
-    reporter = Messages()
+    reporter = reporter_class()
     path = tmp_path_factory.mktemp("encoder") / "cnn_encoder.keras"
     return path, pretrain(small_stack, path, reporter), reporter
 
