@@ -38,7 +38,7 @@ def log(message):
 
 
 # Log lines left out unless --verbose: per-epoch lines and the per-fold metrics but AUC.
-QUIET = ("epoch ", "Epoch ", "test ", "Preparing patches")
+QUIET = ("epoch ", "Epoch ", "pretraining epoch ", "test ", "Preparing patches")
 
 
 def make_reporter(verbose):

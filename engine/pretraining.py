@@ -270,8 +270,8 @@ def run_epochs(spec, model, data, reporter, progress_range):
         log.losses.append(float(fit.history["loss"][-1]))
         elapsed = time.monotonic() - started
         left = elapsed / log.epochs_run * (spec.epochs - log.epochs_run)
-        reporter.info(f"epoch {log.epochs_run}/{spec.epochs}: masked reconstruction loss "
-                      f"{log.losses[-1]:.4f} | {format_time(elapsed)} elapsed, "
+        reporter.info(f"pretraining epoch {log.epochs_run}/{spec.epochs}: masked "
+                      f"reconstruction loss {log.losses[-1]:.4f} | {format_time(elapsed)} elapsed, "
                       f"~{format_time(left)} left")
         reporter.progress(start + (end - start) * log.epochs_run / spec.epochs)
         if cancel.stopped:

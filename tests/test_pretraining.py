@@ -73,7 +73,8 @@ def test_pretraining_lowers_the_loss_and_writes_a_safe_encoder(encoder):
     assert outcome.written and not outcome.cancelled and outcome.encoder == str(path)
     assert outcome.epochs_run == 4 and len(outcome.losses) == 4
     assert outcome.final_loss == outcome.losses[-1] < outcome.losses[0]
-    assert any(m.startswith("epoch 4/4: masked reconstruction loss") for m in reporter.messages)
+    assert any(m.startswith("pretraining epoch 4/4: masked reconstruction loss")
+               for m in reporter.messages)
     card = outcome.card
     assert card["kind"] == "pretrained_encoder" and card["model"] == "cnn"
     assert card["patch_size"] == PATCH and card["factors"] == ["dem", "ndvi", "precipitation",

@@ -25,8 +25,9 @@ from landslide_susceptibility.core.specs.samples import SamplesSpec
 EXAMPLES = {
     "pretrain": {"stack": "s.tif", "model": "cnn", "output_encoder": "e.keras", "patches": 500,
                  "mask_ratio": 0.25, "hparams": {"filters": [8, 16]}},
-    "train": {"stack": "s.tif", "samples": "p.gpkg", "output_model": "m.keras", "epochs": 3,
-              "optimizer": "adam", "hparams": {"depth": 2}},
+    "train": {"stack": "s.tif", "samples": "p.gpkg", "model": "ctlgnet",
+              "output_model": "m.keras", "epochs": 3, "optimizer": "adam",
+              "hparams": {"depth": 2}},
     "compare": {"stack": "s.tif", "samples": "p.gpkg", "output_folder": "out",
                 "models": ["cnn", "ctlgnet"], "augment": False},
     "evaluate": {"model": "m.keras", "stack": "s.tif", "samples": "p.gpkg", "split": "all"},
@@ -144,7 +145,8 @@ def test_models_are_offered_by_display_name(provider):
     algorithm = provider.algorithm("trainmodel")
     options = algorithm.parameterDefinition("MODEL").options()
     assert "CTLGNet" in options and "DenseNet-BC" in options and "ctlgnet" not in options
-    assert options.index("CTLGNet") == algorithm.parameterDefinition("MODEL").defaultValue()
+    assert options.index("Random forest") == \
+        algorithm.parameterDefinition("MODEL").defaultValue()
 
 
 def test_samples_spec_matches_the_model_specs():

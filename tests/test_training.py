@@ -79,7 +79,7 @@ def test_cancel_keeps_a_loadable_best_model(run_alg, small_stack, small_samples,
     feedback = EpochCancel(epoch=1)
     started = time.monotonic()
     result = train(run_alg, small_stack, small_samples, tmp_path, "cnn", feedback=feedback,
-                   EPOCHS=200)
+                   EPOCHS=200, PRETRAIN=False)
     assert time.monotonic() - started < 120
     assert result["CANCELLED"] is True
     card = read_card(result["OUTPUT_MODEL"])

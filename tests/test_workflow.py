@@ -276,7 +276,7 @@ def test_paper_model_steps_and_outputs(provider):
     assert {"DEM", "FAULTS", "RIVERS", "LITHOLOGY", "LANDUSE", "NDVI", "PRECIPITATION",
             "INVENTORY", "MODEL", "PATCH_SIZE", "SAMPLES_PER_CLASS", "EPOCHS"} <= inputs
     model_choice = model.parameterDefinition("MODEL")
-    assert model_choice.options()[model_choice.defaultValue()] == "CTLGNet"
+    assert model_choice.options()[model_choice.defaultValue()] == "Random forest"
     for key, step_id in STEP_SETTINGS[2:-1]:  # copies of the steps' definitions
         theirs = registry.algorithmById(step_id).parameterDefinition(key)
         if key in inputs:

@@ -8,7 +8,7 @@ files are committed. Run after changing an algorithm's parameters::
     QT_QPA_PLATFORM=offscreen .venv/bin/python tools/make_models.py
 
 - ``paperworkflow``: the paper's nine factors + inventory → derive → align →
-  VIF and importance reports → samples → train (CTLGNet by default) → predict →
+  VIF and importance reports → samples → train (the random forest by default, as Train) → predict →
   classify, to open and edit in the graphical modeler. (The one-click workflow
   that takes whatever factors the user has is the Python algorithm
   ``landslide:susceptibilityworkflow``.)
