@@ -20,6 +20,8 @@ from landslide_susceptibility.core.specs.pretraining import PretrainSpec
 from landslide_susceptibility.core.stack import read_stack_info
 
 TINY_CNN = {"filters": [4, 8]}
+# The tests' networks are the plain graph (the paper's options), built by hand too.
+PLAIN = {"categorical_encoding": "codes", "pixel_skip": False}
 PATCH = 16  # the patch size of the small_samples fixture
 ENCODER_LABEL = TrainSpec.label_of("pretrained_encoder")
 
@@ -29,7 +31,7 @@ def pretrain(stack, output, reporter, **extra):
 
     params = dict(stack=stack, model="cnn", patch_size=PATCH, patches=192, epochs=4,
                   batch_size=32, learning_rate=0.003, output_encoder=str(output),
-                  hparams=TINY_CNN)
+                  hparams=TINY_CNN, **PLAIN)
     params.update(extra)
     return load("pretrain").run(PretrainSpec.from_json(params).validate(), reporter)
 
@@ -45,7 +47,7 @@ def encoder(small_stack, tmp_path_factory, reporter_class):
 def train_spec(small_stack, encoder_path, **extra):
     values = dict(stack=small_stack, samples="unused.gpkg", model="cnn",
                   output_model="m.keras", pretrained_encoder=str(encoder_path),
-                  hparams=TINY_CNN)
+                  hparams=TINY_CNN, **PLAIN)
     values.update(extra)
     return TrainSpec(**values)
 
@@ -118,7 +120,7 @@ def test_the_train_command_fine_tunes_from_the_encoder(encoder, small_stack, sma
     params = {"stack": small_stack, "samples": small_samples, "model": "cnn", "epochs": 1,
               "batch_size": 16, "optimizer": "adam", "hparams": TINY_CNN,
               "output_model": str(tmp_path / "tuned.keras"),
-              "pretrained_encoder": str(encoder[0])}
+              "pretrained_encoder": str(encoder[0]), **PLAIN}
     outcome = run_command("train", params, fake_reporter)
     assert outcome.written and outcome.epochs_run == 1
     assert any(m.startswith("Pretrained encoder: the weights of 3 layers")
