@@ -2,8 +2,8 @@
 
 from accuracy_glm import PUBLISHED
 
-AREAS = (("real", "Ecuador"), ("synthetic", "synthetic"),
-         ("synthetic_context", "synthetic, context truth"))
+AREAS = (("real", "Ecuador"), ("synthetic", "sample area, pixel truth"),
+         ("synthetic_context", "sample area, context truth"))
 CV_NAME = "repeated spatial 5-fold"
 
 
@@ -112,7 +112,7 @@ def table(result):
     for key, area in AREAS[1:]:
         synthetic = result.get(key) or {}
         if synthetic.get("models"):
-            lines.append(f"\nSample area ({area}), {CV_NAME}: test AUC and AUC / "
+            lines.append(f"\n{area.capitalize()}, {CV_NAME}: test AUC and AUC / "
                          "true-probability AUC")
             lines += _area_table(synthetic, with_ratio=True)
     return "\n".join(lines)
@@ -146,7 +146,7 @@ def markdown_table(result):
     if real.get("glm_reproduced"):
         glm = real["glm_reproduced"]["spatial_cv_auc"]
         lines.append(f"| GLM, published spatial CV (Geocomputation with R) / re-run here | "
-                     f"{PUBLISHED['glm']['spatial']} / {glm['mean']} |"
+                     f"{PUBLISHED['glm']['spatial']} / {glm['mean']:.3f} |"
                      + " – |" * (len(areas) - 1))
     for key, name in areas[1:]:
         truth = result[key].get("true_probability_fold_auc") or {}
