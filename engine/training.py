@@ -179,7 +179,7 @@ def train(spec, stack_info, samples, reporter, samples_summary=None, progress_ra
         if spec is None:
             return Trained(TrainOutcome(cancelled=True), None, data.stack, data.mean,
                            data.std)
-    model = build(spec, data, stack_info.count, reporter)
+    model = build(spec, data, stack_info, reporter)
     best_path = _best_path(spec.output_model)
     try:
         log = run_epochs(spec, model, data, best_path, reporter, progress_range)
@@ -261,18 +261,18 @@ def resolve_model_hparams(model_name, hparams):
         raise InputError(str(exc)) from exc
 
 
-def build(spec, data, bands, reporter):
-    """The compiled Keras model of ``spec`` for ``data``'s patches, with the network
-    options of the settings: one-hot categorical factors (their classes from the
-    stack, the Z-score from ``data``) and the centre cell's factors to the classifier."""
+def build(spec, data, stack_info, reporter):
+    """The compiled Keras model of ``spec`` for ``data``'s patches of ``stack_info``'s
+    stack, with the network options of the settings: one-hot categorical factors
+    (their classes from the stack, the Z-score from ``data``) and the centre cell's
+    factors to the classifier."""
     import keras
 
-    from ..core.stack import read_stack_info
     from ..models import build_model, one_hot_encoding
 
     encoding, encoded = None, "as class codes"
     if getattr(spec, "categorical_encoding", "codes") == "one_hot":
-        factors = read_stack_info(spec.stack).bands
+        factors = stack_info.bands
         encoding = one_hot_encoding(factors, data.mean, data.std)
         if encoding is None:
             reporter.info(f"{spec.label_of('categorical_encoding')}: the stack has no "
@@ -284,7 +284,7 @@ def build(spec, data, bands, reporter):
                 for band, values in zip(encoding["bands"], encoding["classes"], strict=True)) + ")"
     pixel_skip = bool(getattr(spec, "pixel_skip", False))
     try:
-        model = build_model(spec.model, (data.patch_size, data.patch_size, bands),
+        model = build_model(spec.model, (data.patch_size, data.patch_size, stack_info.count),
                             encoding=encoding, pixel_skip=pixel_skip, **data.hparams)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
@@ -300,7 +300,7 @@ def build(spec, data, bands, reporter):
                   f"{encoded}, centre cell to the classifier {'on' if pixel_skip else 'off'}")
     if getattr(spec, "pretrained_encoder", ""):  # fine-tuning (engine/pretraining.py)
         from .pretraining import load_pretrained_encoder
-        load_pretrained_encoder(spec, model, data, reporter)
+        load_pretrained_encoder(spec, model, data, reporter, stack_info)
     return model
 
 

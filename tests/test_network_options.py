@@ -286,7 +286,9 @@ def test_training_build_takes_the_options(tmp_path, fake_reporter, categorical):
     data = types.SimpleNamespace(patch_size=PATCH, hparams={"filters": [4, 6], "dropout": 0.5},
                                  mean=mean, std=std, train=([0] * 8,), validation=([0] * 4,),
                                  batch_size=4)
-    model = build(spec, data, BANDS, fake_reporter)
+    from landslide_susceptibility.core.stack import read_stack_info
+
+    model = build(spec, data, read_stack_info(stack), fake_reporter)
     names = [layer.name for layer in model.layers]
     assert "skip_concat" in names
     line = fake_reporter.messages[-1]
