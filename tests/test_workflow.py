@@ -492,11 +492,13 @@ def test_compare_workflow_registered_run(run_alg, sample_area, tmp_path):
     tiny settings; inputs left out take their defaults, outputs left out are
     temporary."""
     _engine_or_skip()
+    # The tiny area has 4 blocks of 1000 m with landslides: Folds (k) lowered to 3.
     params = dict(_inputs(sample_area["files"]), MODELS=[0, 5], PATCH_SIZE=16,
-                  SAMPLES_PER_CLASS=60, EPOCHS=1)
+                  SAMPLES_PER_CLASS=60, EPOCHS=1, FOLDS=3)
     params.pop("LITHOLOGY_CELL_SIZE")
     params["6_COMPARE:Comparison report"] = str(tmp_path / "comparison.html")
     params["6_COMPARE:Trained models (folder)"] = str(tmp_path / "models")
+    params["6_COMPARE:Comparison table"] = str(tmp_path / "table.gpkg")
     results = run_alg(COMPARE, params)
     assert os.path.exists(tmp_path / "comparison.html")
     saved = os.listdir(tmp_path / "models")
@@ -504,6 +506,10 @@ def test_compare_workflow_registered_run(run_alg, sample_area, tmp_path):
     assert read_card(str(tmp_path / "models" / "ctlgnet.keras"))["factors"] == FACTORS
     assert results["2_ALIGN:Factor stack"] and results["6_COMPARE:Comparison table"]
     assert results["CHILD_RESULTS"]["6_COMPARE"]["BEST_MODEL"] in ("cnn", "ctlgnet")
+    dataset = ogr.Open(str(tmp_path / "table.gpkg"))
+    # Folds (k) reached the step: 3 repeats of 3 folds per model
+    assert {f["folds"] for f in dataset.GetLayer(0)} == {9}
+    dataset = None
 
 
 # -- bad input ------------------------------------------------------------------

@@ -442,11 +442,16 @@ def compare_workflow(path):
         "Models trained and compared (default: the six networks and the five classical "
         "models).")
     settings = add_sample_inputs(builder)
+    folds = builder.add_input(
+        step_input("landslide:comparemodels", "FOLDS", "Folds (k)"),
+        "Spatial k-fold: how many folds, at most the number of 1000-unit blocks that "
+        "hold landslides (lower it for a small area).")
     add_factor_children(builder)
     add_samples_child(builder, (640, 560))
     training = dict(training_defaults("landslide:comparemodels"),
                     STACK=_child("2_ALIGN", "OUTPUT"), SAMPLES=_child("5_SAMPLES", "OUTPUT"),
-                    MODELS=_param(models), EPOCHS=_param("EPOCHS"), SEED=_param("SEED"))
+                    MODELS=_param(models), EPOCHS=_param("EPOCHS"), SEED=_param("SEED"),
+                    FOLDS=_param(folds))
     builder.add_child("6_COMPARE", "landslide:comparemodels", "Compare models",
                       training, (640, 680), {
                           "Trained models (folder)": ("OUTPUT_FOLDER",
