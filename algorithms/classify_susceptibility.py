@@ -93,7 +93,7 @@ class ClassifySusceptibility(LandslideAlgorithm):
             breaks = check_breaks_range(inputs.manual, summary, "BREAKS")
             classifier = "manual"
         else:
-            breaks, classifier = self._engine_breaks(summary, inputs.method, steps)
+            breaks, classifier = engine_breaks(summary, inputs.method, steps)
         warnings += breaks_warnings(breaks, summary)
         breaks_text = ",".join(f"{b:.10g}" for b in breaks)
         feedback.pushInfo(f"Breaks ({classifier}): {breaks_text}")
@@ -163,26 +163,27 @@ class ClassifySusceptibility(LandslideAlgorithm):
                         layer_name=layer_name, kind=kind, grid_name="susceptibility raster")
 
     @staticmethod
-    def _engine_breaks(summary, method, feedback):
-        """``(breaks, classifier description)`` from mapclassify in the engine."""
-        with tempfile.TemporaryDirectory(prefix="landslide_classify_") as tmp:
-            sample = write_sample(summary, os.path.join(tmp, "sample.npz"))
-            spec = ClassBreaksSpec(sample=sample, method=method).validate()
-            result = run_engine(spec, feedback)
-        try:
-            breaks = check_breaks_range(check_breaks(result.breaks, "The engine's class "
-                                                     "breaks"), summary, "The engine's breaks")
-        except InputError as exc:
-            raise QgsProcessingException(f"The engine returned no usable breaks: {exc}") \
-                from exc
-        return breaks, f"mapclassify {result.classifier or method}"
-
-    @staticmethod
     def _style_output(output, context, feedback):
         """The .qml beside the classes, and the style when Processing loads them."""
         if write_style_sidecar(output, "classes") is None:
             feedback.pushDebugInfo("Could not write the .qml style beside the classes.")
         style_output_on_load(context, output, "classes")
+
+
+def engine_breaks(summary, method, feedback):
+    """``(breaks, classifier description)`` of a raster's ``summary`` by ``method``,
+    from mapclassify in the engine (also used by Compare susceptibility maps)."""
+    with tempfile.TemporaryDirectory(prefix="landslide_classify_") as tmp:
+        sample = write_sample(summary, os.path.join(tmp, "sample.npz"))
+        spec = ClassBreaksSpec(sample=sample, method=method).validate()
+        result = run_engine(spec, feedback)
+    try:
+        breaks = check_breaks_range(check_breaks(result.breaks, "The engine's class "
+                                                 "breaks"), summary, "The engine's breaks")
+    except InputError as exc:
+        raise QgsProcessingException(f"The engine returned no usable breaks: {exc}") \
+            from exc
+    return breaks, f"mapclassify {result.classifier or method}"
 
 
 @dataclass

@@ -14,7 +14,7 @@ from ..core.map_comparison import TABLE_COLUMNS, compare_maps
 from ..core.map_comparison_report import write_comparison_report
 from ..core.specs.map_comparison import MAPS_LABEL, CompareMapsSpec
 from .base import LandslideAlgorithm, run_core
-from .classify_susceptibility import ClassifySusceptibility
+from .classify_susceptibility import engine_breaks
 from .inputs import inventory_source
 from .outputs import add_outputs, push_warnings, raster_source, write_table
 from .spec_parameters import add_spec_parameters, read_spec
@@ -97,8 +97,7 @@ class CompareMaps(LandslideAlgorithm):
         def breaks_of(summary, name):
             if manual is not None:
                 return check_breaks_range(manual, summary, f"BREAKS for the map '{name}'")
-            breaks, classifier = ClassifySusceptibility._engine_breaks(summary, spec.method,
-                                                                       feedback)
+            breaks, classifier = engine_breaks(summary, spec.method, feedback)
             feedback.pushInfo(f"{name}: breaks ({classifier}) "
                               f"{', '.join(f'{b:.6g}' for b in breaks)}")
             return breaks

@@ -23,6 +23,7 @@ ctypes.CDLL(ctypes.util.find_library("sqlite3"), mode=ctypes.RTLD_GLOBAL)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from reporters import FakeReporter  # noqa: E402  (tests/ is on pythonpath)
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "landslide_susceptibility"
@@ -144,25 +145,6 @@ def small_samples(small_stack, sample_area, tmp_path_factory):
     build_samples(small_stack, sample_area["files"]["landslides"], path, patch_size=16,
                   samples_per_class=60, seed=0)
     return path
-
-
-class FakeReporter:
-    """The engine's reporter for a command run in-process: keeps the info and
-    warning messages, ignores progress, never cancels."""
-
-    def __init__(self):
-        self.messages = []
-
-    def progress(self, value):
-        pass
-
-    def info(self, message):
-        self.messages.append(message)
-
-    warning = info
-
-    def is_cancelled(self):
-        return False
 
 
 @pytest.fixture

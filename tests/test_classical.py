@@ -19,6 +19,7 @@ import zipfile
 import numpy as np
 import pytest
 from osgeo import gdal, osr
+from reporters import FakeReporter as Reporter
 
 from landslide_susceptibility import models
 from landslide_susceptibility.core.errors import InputError
@@ -35,23 +36,6 @@ CATEGORICAL = [False, False, True]
 CLASSES = [1, 2, 3]
 SHAPE = (40, 40)
 PATCH = 8
-
-
-class Reporter:
-    def __init__(self, cancel_at=None):
-        self.messages, self.cancel_at, self.calls = [], cancel_at, 0
-
-    def progress(self, value):
-        pass
-
-    def info(self, message):
-        self.messages.append(message)
-
-    warning = info
-
-    def is_cancelled(self):
-        self.calls += 1
-        return self.cancel_at is not None and self.calls >= self.cancel_at
 
 
 # --- data ------------------------------------------------------------------------
