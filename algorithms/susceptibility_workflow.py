@@ -249,5 +249,5 @@ class SusceptibilityWorkflow(LandslideAlgorithm):
 
 def is_placeholder(value):
     """Whether an output value is a default that names a place yet to be known
-    (Train's '<samples folder>/<model>.keras')."""
+    (Train's '<samples folder>/<model>.<keras or skops>')."""
     return isinstance(value, str) and "<" in value and ">" in value

@@ -39,7 +39,8 @@ PAPER = 1
 # existing file is not replaced (name_2, name_3, ... instead).
 SAMPLES_FOLDER = "<samples folder>"
 MODEL_NAME = "<model>"
-DEFAULT_OUTPUTS = {"OUTPUT_MODEL": f"{SAMPLES_FOLDER}/{MODEL_NAME}.keras",
+MODEL_EXTENSION = ".<keras or skops>"  # .keras for a network, .skops for a classical model
+DEFAULT_OUTPUTS = {"OUTPUT_MODEL": f"{SAMPLES_FOLDER}/{MODEL_NAME}{MODEL_EXTENSION}",
                    "OUTPUT_FOLDER": f"{SAMPLES_FOLDER}/models"}
 LEAKAGE_WARNING = 0.10  # share of test patches overlapping a training patch
 

@@ -85,7 +85,7 @@ def test_train_dialog_shows_the_usual_settings_and_folds_the_rare_ones(provider,
         assert panel.wrappers["OPTIMIZER"].wrappedWidget().currentText() == "Adam"
         # a trained model is not thrown away by default: a visible name beside the samples
         assert panel.wrappers["OUTPUT_MODEL"].parameterValue() == \
-            "<samples folder>/<model>.keras"
+            "<samples folder>/<model>.<keras or skops>"
         tooltip = panel.wrappers["EPOCHS"].wrappedWidget().toolTip()
         assert "Passes over the training samples" in tooltip and "paper: 100" in tooltip
         # the dialog accepts the default and hands it to the algorithm as it is
@@ -93,7 +93,7 @@ def test_train_dialog_shows_the_usual_settings_and_folds_the_rare_ones(provider,
         panel.wrappers["STACK"].setParameterValue(small_stack, context)
         panel.wrappers["SAMPLES"].setParameterValue(small_samples, context)
         parameters = panel.createProcessingParameters()
-        assert parameters["OUTPUT_MODEL"] == "<samples folder>/<model>.keras"
+        assert parameters["OUTPUT_MODEL"] == "<samples folder>/<model>.<keras or skops>"
         assert parameters["SETTINGS"] == 0 and parameters["EPOCHS"] == 30
     finally:
         dialog.close()
@@ -209,6 +209,10 @@ def test_trained_model_goes_beside_the_samples(provider, small_stack, small_samp
         assert second == os.path.join(folder, "cnn_2.keras")
     finally:
         os.remove(first)
+    # the default model, a classical one, gets its own extension
+    forest = dict(train.SPEC.params())["model"].codes().index("random_forest")
+    assert default_output(train, dict(parameters, MODEL=forest), QgsProcessingContext(),
+                          log.feedback) == os.path.join(folder, "random_forest.skops")
     chosen = str(tmp_path / "mine.keras")
     for value in (chosen, QgsProcessing.TEMPORARY_OUTPUT):
         assert default_output(train, dict(parameters, OUTPUT_MODEL=value),
