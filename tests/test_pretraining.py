@@ -224,3 +224,40 @@ def test_pretrain_setting_pretrains_once_then_reuses_the_encoder(small_stack, sm
     for a, b in zip(load_model(first.model).get_weights(), load_model(second.model)
                     .get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("after, raises", [
+    ("pretraining the network on unlabelled", True),  # cutting the patches: CancelledError
+    ("masked-patch reconstruction", False)])  # in the epochs: a cancelled outcome
+def test_cancel_during_the_pretraining_writes_and_caches_nothing(small_stack, small_samples,
+                                                                 tmp_path, monkeypatch, after,
+                                                                 raises):
+    """Cancel while *Pretrain on the stack* runs (cutting its patches, or in its
+    epochs): the training ends cancelled, no model is written and no partial encoder
+    is left in the cache for a later run."""
+    from reporters import FakeReporter
+
+    from landslide_susceptibility.core.errors import CancelledError
+    from landslide_susceptibility.engine import auto_pretraining
+    from landslide_susceptibility.engine.commands import run_command
+
+    class CancelInPretraining(FakeReporter):
+        def is_cancelled(self):
+            return any(after in m for m in self.messages)
+
+    monkeypatch.setattr(auto_pretraining, "pretraining_settings", lambda epochs=None: {
+        "patches": 96, "epochs": 3, "batch_size": 32, "mask_ratio": 0.5,
+        "learning_rate": 0.003})
+    output = tmp_path / "m.keras"
+    params = {"stack": small_stack, "samples": small_samples, "model": "cnn", "epochs": 2,
+              "batch_size": 16, "optimizer": "adam", "hparams": TINY_CNN, "pretrain": True,
+              "cache_dir": str(tmp_path / "cache"), "seed": 3, "output_model": str(output)}
+    if raises:
+        with pytest.raises(CancelledError):
+            run_command("train", params, CancelInPretraining())
+    else:
+        outcome = run_command("train", params, CancelInPretraining())
+        assert outcome.cancelled and not outcome.model
+    assert not output.exists() and not list(tmp_path.glob(".m.keras*"))
+    encoders = tmp_path / "cache" / "encoders"
+    assert not encoders.exists() or not list(encoders.iterdir()), list(encoders.iterdir())
