@@ -105,8 +105,14 @@ def bench_training(mode):
                for b in (16, 128)]
     for row in result["models"]:
         for b in (16, 128):
-            figures.append({"name": f"{row['model']} training step, batch {b}",
+            figures.append({"name": f"{row['model']} training step, old path, batch {b}",
                             "value": row[f"train_patches_per_s_batch{b}"], "unit": "patches/s"})
+            figures.append({"name": f"{row['model']} training step, new path (engine's "
+                                    f"convolution gradient), batch {b}",
+                            "value": row[f"train_new_patches_per_s_batch{b}"],
+                            "unit": "patches/s",
+                            "new_over_old": row[f"new_over_old_batch{b}"],
+                            "new_over_old_cpu_time": row[f"new_over_old_cpu_time_batch{b}"]})
             if f"xla_over_plain_batch{b}" in row:
                 figures.append({"name": f"{row['model']} training step XLA, batch {b}",
                                 "value": row[f"train_xla_patches_per_s_batch{b}"],

@@ -2,9 +2,11 @@
 """Training benchmarks: patch pipeline patches/s vs each model's training step
 patches/s at 72 x 72 x 9 (the paper's patch size; batch 16 and 128), and the
 epoch time this gives at the paper's settings (10000 samples per class, 6:2:2
-split -> 12000 training patches per epoch); each step also with XLA
-(``model.compile(jit_compile=True)``: Keras's "auto" leaves XLA off on CPUs) and the
-XLA / plain ratio, by wall and by CPU time. Prints JSON on stdout; log lines on stderr.
+split -> 12000 training patches per epoch); each step on the old path (TensorFlow's
+convolution gradients) and the new (the engine's, ``engine/conv_gradient.py``) with
+their ratio, and the old path also with XLA (``model.compile(jit_compile=True)``:
+Keras's "auto" leaves XLA off on CPUs) and the XLA / plain ratio, by wall and by CPU
+time. Prints JSON on stdout; log lines on stderr.
 
     .venv/bin/python bench/training_bench.py [--models cnn ctlgnet] [--steps 5]
     .venv/bin/python bench/training_bench.py --models ctlgnet --no-pipeline  # steps only
@@ -68,17 +70,24 @@ def pipeline_rate(stack_path, landslides, batch_size, batches_to_time, folder):
     return count / (time.perf_counter() - started), stack.bands
 
 
-def train_rate(name, bands, batch_size, steps, jit_compile=False):
+def train_rate(name, bands, batch_size, steps, jit_compile=False, fast_gradient=False):
     """Training patches/s of ``name`` (``model.train_on_batch``), by wall and by CPU
     time (all threads: holds on a loaded machine), and the seconds of the first two
-    steps (build, trace and, with ``jit_compile``, the XLA compile)."""
+    steps (build, trace and, with ``jit_compile``, the XLA compile).
+    ``fast_gradient``: the engine's convolution input gradient
+    (``engine/conv_gradient.py``, the new path) instead of TensorFlow's (the old)."""
     import keras
     import numpy as np
 
     from landslide_susceptibility.core.specs.samples import PAPER_PATCH_SIZE as PATCH
+    from landslide_susceptibility.engine import conv_gradient
     from landslide_susceptibility.engine.training import make_optimizer
     from landslide_susceptibility.models import build_model
 
+    if fast_gradient:
+        conv_gradient.install()
+    else:
+        conv_gradient.uninstall()
     keras.utils.set_random_seed(0)
     model = build_model(name, (PATCH, PATCH, bands))
     model.compile(optimizer=make_optimizer("sgd", 0.001),
@@ -100,20 +109,29 @@ def train_rate(name, bands, batch_size, steps, jit_compile=False):
 
 
 def model_row(name, bands, steps, jit):
-    """One model's training figures at batch 16 and 128; with ``jit`` also with
-    ``jit_compile=True`` (XLA) and the XLA / plain ratios (wall and CPU time)."""
+    """One model's training figures at batch 16 and 128: the old path (TensorFlow's
+    convolution gradients) and the new (the engine's, what training runs now) with
+    their ratio; with ``jit`` also the old path with ``jit_compile=True`` (XLA) and
+    the XLA / plain ratios (wall and CPU time)."""
     row = {"model": name}
     for batch_size in (16, 128):
         n = steps if batch_size == 16 else max(1, steps // 2)
         wall, cpu, _ = train_rate(name, bands, batch_size, n)
         row[f"train_patches_per_s_batch{batch_size}"] = round(wall, 1)
+        new, new_cpu, _ = train_rate(name, bands, batch_size, n, fast_gradient=True)
+        row[f"train_new_patches_per_s_batch{batch_size}"] = round(new, 1)
+        row[f"new_over_old_batch{batch_size}"] = round(new / wall, 2)
+        row[f"new_over_old_cpu_time_batch{batch_size}"] = round(new_cpu / cpu, 2)
         if jit:
             xla_wall, xla_cpu, first = train_rate(name, bands, batch_size, n, True)
             row[f"train_xla_patches_per_s_batch{batch_size}"] = round(xla_wall, 1)
             row[f"xla_over_plain_batch{batch_size}"] = round(xla_wall / wall, 2)
             row[f"xla_over_plain_cpu_time_batch{batch_size}"] = round(xla_cpu / cpu, 2)
             row[f"xla_first_steps_s_batch{batch_size}"] = round(first, 1)
-    row["paper_epoch_s"] = round(PAPER_TRAIN_PATCHES / row["train_patches_per_s_batch16"], 1)
+    row["paper_epoch_old_s"] = round(PAPER_TRAIN_PATCHES / row["train_patches_per_s_batch16"],
+                                     1)
+    row["paper_epoch_s"] = round(PAPER_TRAIN_PATCHES / row["train_new_patches_per_s_batch16"],
+                                 1)
     log(f"{name}: {json.dumps(row)}")
     return row
 
@@ -146,7 +164,7 @@ def main(argv=None):
             log(f"patch pipeline (augmenting), batch {batch_size}: {rate:,.0f} patches/s")
     result["models"] = rows = [model_row(name, bands, args.steps, not args.no_jit)
                                for name in names]
-    fastest = max(max(r["train_patches_per_s_batch16"],
+    fastest = max(max(r["train_patches_per_s_batch16"], r["train_new_patches_per_s_batch16"],
                       r.get("train_xla_patches_per_s_batch16", 0)) for r in rows)
     if not args.no_pipeline:
         result["pipeline_over_fastest_training"] = round(

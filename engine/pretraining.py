@@ -87,11 +87,11 @@ def pretrain(spec, stack_info, reporter, progress_range=(0, 100)):
     PretrainSpec`) on ``stack_info``'s stack and write it with its card; return a
     :class:`..core.specs.pretraining.PretrainOutcome` (``encoder`` None when cancelled
     before the first epoch finished)."""
-    from .training import configure_determinism
+    from .training import configure_training
 
     ensure_writable_dir(os.path.dirname(os.path.abspath(spec.output_encoder)),
                         f"folder of {spec.label_of('output_encoder')}")
-    configure_determinism(spec.seed)
+    configure_training(spec.seed)
     data = prepare(spec, stack_info, reporter)
     network = build_network(spec, stack_info, data, reporter)
     model = reconstruction_model(network)

@@ -121,12 +121,17 @@ class Trained:
         return self.loaded is not None
 
 
-def configure_determinism(seed):
+def configure_training(seed):
+    """The seed, deterministic ops, and on a CPU the faster convolution input
+    gradient (:mod:`.conv_gradient`)."""
     import keras
     import tensorflow as tf
 
+    from .conv_gradient import install_on_cpu
+
     keras.utils.set_random_seed(int(seed))
     tf.config.experimental.enable_op_determinism()
+    install_on_cpu()
 
 
 def make_optimizer(code, learning_rate):
@@ -207,7 +212,7 @@ def _pretrained_first(spec, stack_info, data, reporter, progress_range):
                              (start, middle))
     if encoder is None:
         return progress_range, None
-    configure_determinism(spec.seed)
+    configure_training(spec.seed)
     return (middle, end), dataclasses.replace(spec, pretrained_encoder=encoder)
 
 
@@ -243,7 +248,7 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
     patch_size = int((summary or {}).get("patch_size") or DEFAULT_PATCH_SIZE)
 
     if network:
-        configure_determinism(spec.seed)
+        configure_training(spec.seed)
     reporter.info(f"Preparing patches ({patch_size} x {patch_size} x {stack_info.count})")
     stack = PaddedStack(stack_info.path, patch_size, cache_dir=spec.cache_dir,
                         is_cancelled=reporter.is_cancelled)
