@@ -9,7 +9,7 @@ forward convolution: of the output gradient with the kernel turned by 180 degree
 and its channels swapped (zero-padded by ``k - 1`` first for 'valid' padding). This
 module registers a gradient for the ``Conv2D`` op that computes it that way when
 it pays (stride and dilation 1, odd kernel, 'same' or 'valid', NHWC, at least
-:data:`MIN_CHANNEL_PRODUCT` input x output channels) and leaves every other case
+:data:`MIN_WORK` multiply-adds per sample) and leaves every other case
 to TensorFlow's own gradient function. Same mathematics, float32 rounding only
 (tested against TensorFlow's gradient).
 
@@ -18,9 +18,12 @@ kernels have no such weakness); :func:`install` returns False and changes nothin
 when TensorFlow's gradient registry is not where this version keeps it.
 """
 
-#: Input x output channels from which the forward-convolution form is used:
-#: measured faster from 128 x 128 on (2-core AVX-512 CPU), slower for a few channels.
-MIN_CHANNEL_PRODUCT = 128 * 128
+#: Multiply-adds per sample (output cells x kernel cells x input x output channels)
+#: from which the forward-convolution form is used. Measured on a 2-core AVX-512 CPU
+#: (best of 15): 1.3-2.3x faster from about 5 million on (DenseNet-BC's and the CNN's
+#: first layers at patch 72: 1.5-2.3x; ResNet-18's last stage: 5-30x), slower below
+#: about 1 million (the kernel's turn then costs more than it saves).
+MIN_WORK = 2_000_000
 OP_TYPE = "Conv2D"
 
 
@@ -41,16 +44,20 @@ def _attr(op, name):
 
 def applies(op):
     """Whether the forward-convolution form computes ``op``'s input gradient."""
-    kernel = op.inputs[1].shape
-    if kernel.rank != 4 or None in kernel.as_list():
+    image, kernel = op.inputs[0].shape, op.inputs[1].shape
+    if kernel.rank != 4 or None in kernel.as_list() or image.rank != 4 \
+            or None in image.as_list()[1:3]:
         return False
     kh, kw, channels_in, channels_out = kernel.as_list()
+    padding = _attr(op, "padding")
+    cells = image[1] * image[2] if padding == "SAME" else \
+        max(image[1] - kh + 1, 0) * max(image[2] - kw + 1, 0)
+    work = cells * kh * kw * channels_in * channels_out
     return (_attr(op, "data_format") == "NHWC"
-            and _attr(op, "padding") in ("SAME", "VALID")
+            and padding in ("SAME", "VALID")
             and list(op.get_attr("strides")) == [1, 1, 1, 1]
             and list(op.get_attr("dilations")) == [1, 1, 1, 1]
-            and kh % 2 == 1 and kw % 2 == 1
-            and channels_in * channels_out >= MIN_CHANNEL_PRODUCT)
+            and kh % 2 == 1 and kw % 2 == 1 and work >= MIN_WORK)
 
 
 def input_gradient(kernel, grad, padding):

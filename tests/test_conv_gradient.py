@@ -8,7 +8,7 @@ tf = pytest.importorskip("tensorflow")
 
 from landslide_susceptibility.engine import conv_gradient  # noqa: E402
 
-BIG = 128  # 128 x 128 channels: conv_gradient.MIN_CHANNEL_PRODUCT
+BIG = 128  # 4 x 4 cells x 3 x 3 x BIG x BIG: above conv_gradient.MIN_WORK
 
 
 def gradients(x, kernel, **conv):
@@ -37,14 +37,14 @@ def both():
 
 
 @pytest.mark.parametrize("size, kernel, channels, padding, strides, dilations", [
-    (2, 3, (BIG, BIG), "SAME", 1, 1),     # ResNet-18's last stage at a small patch
+    (4, 3, (BIG, BIG), "SAME", 1, 1),     # like ResNet-18's last stage at a small patch
     (5, 3, (BIG, 2 * BIG), "SAME", 1, 1),
     (6, 3, (BIG, BIG), "VALID", 1, 1),
     (7, 5, (BIG, BIG), "SAME", 1, 1),
-    (4, 1, (2 * BIG, BIG), "SAME", 1, 1),
+    (12, 1, (2 * BIG, BIG), "SAME", 1, 1),
     (8, 3, (BIG, BIG), "SAME", 2, 1),     # stride 2: TensorFlow's gradient
     (6, 2, (BIG, BIG), "SAME", 1, 1),     # even kernel: TensorFlow's gradient
-    (6, 3, (8, 16), "SAME", 1, 1)])       # few channels: TensorFlow's gradient
+    (6, 3, (8, 16), "SAME", 1, 1)])       # little work: TensorFlow's gradient
 def test_gradients_equal_tensorflows(both, size, kernel, channels, padding, strides,
                                      dilations):
     rng = np.random.default_rng(size * kernel)
@@ -66,11 +66,13 @@ def test_which_convolutions_take_the_forward_form():
             return tf.nn.conv2d(x, w, **dict({"strides": 1, "padding": "SAME"}, **conv)).op
 
         assert conv_gradient.applies(op())
-        assert conv_gradient.applies(op(padding="VALID"))
+        assert conv_gradient.applies(op(size=6, padding="VALID"))  # 4 x 4 output cells
+        assert not conv_gradient.applies(op(padding="VALID"))  # 2 x 2: too little work
         assert not conv_gradient.applies(op(strides=2))
         assert not conv_gradient.applies(op(dilations=2))
         assert not conv_gradient.applies(op(kernel=2))
-        assert not conv_gradient.applies(op(channels=(BIG, BIG // 2 - 1)))
+        assert not conv_gradient.applies(op(channels=(BIG, BIG // 2)))  # too little work
+        assert conv_gradient.applies(op(size=8, channels=(BIG, BIG // 2)))
 
 
 def test_a_resnet_training_gradient_is_unchanged(both):
@@ -81,9 +83,9 @@ def test_a_resnet_training_gradient_is_unchanged(both):
     from landslide_susceptibility.models import build_model
 
     keras.utils.set_random_seed(0)
-    model = build_model("resnet18", (16, 16, 3), widths=[16, 32, 64, 128])
+    model = build_model("resnet18", (24, 24, 3), widths=[32, 64, 128, 256])
     rng = np.random.default_rng(0)
-    x = tf.constant(rng.normal(size=(4, 16, 16, 3)).astype("float32"))
+    x = tf.constant(rng.normal(size=(4, 24, 24, 3)).astype("float32"))
     y = tf.constant(np.eye(2, dtype="float32")[[0, 1, 1, 0]])
     loss = keras.losses.CategoricalCrossentropy()
 
