@@ -507,8 +507,8 @@ def test_compare_workflow_registered_run(run_alg, sample_area, tmp_path):
     assert results["2_ALIGN:Factor stack"] and results["6_COMPARE:Comparison table"]
     assert results["CHILD_RESULTS"]["6_COMPARE"]["BEST_MODEL"] in ("cnn", "ctlgnet")
     dataset = ogr.Open(str(tmp_path / "table.gpkg"))
-    # Folds (k) reached the step: 3 repeats of 3 folds per model
-    assert {f["folds"] for f in dataset.GetLayer(0)} == {9}
+    # Folds (k) reached the step: 3 folds per model (spatial k-fold, no repeats)
+    assert {f["folds"] for f in dataset.GetLayer(0)} == {3}
     dataset = None
 
 
