@@ -37,9 +37,10 @@ def merge(results):
     """One result holding every area of ``results``, statistics recomputed."""
     merged = {"mode": "merged", "merged_commands": [], "merged_dates": []}
     for result in results:
-        merged["merged_commands"].append(result.get("command"))
-        merged["merged_dates"].append(result.get("date"))
-        for name in ("real", "synthetic"):
+        # a merged file brings the commands and dates it was merged from
+        merged["merged_commands"] += result.get("merged_commands") or [result.get("command")]
+        merged["merged_dates"] += result.get("merged_dates") or [result.get("date")]
+        for name in ("real", "synthetic", "synthetic_context"):  # the last: merged files
             block = result.get(name) or {}
             if not block.get("comparisons"):
                 continue
