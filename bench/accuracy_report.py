@@ -7,6 +7,14 @@ AREAS = (("real", "Ecuador"), ("synthetic", "sample area, pixel truth"),
 CV_NAME = "repeated spatial 5-fold"
 
 
+def _areas(result):
+    """``AREAS`` with each area's title as this result names it: a single run of
+    ``--truth context`` keeps its block under "synthetic" (the merge moves it)."""
+    truth = ((result.get("synthetic") or {}).get("area") or {}).get("truth", "pixel")
+    return tuple((key, f"sample area, {truth} truth" if key == "synthetic" else area)
+                 for key, area in AREAS)
+
+
 def _name(code):
     """The display name of a model, or of a variant ``cnn+skip``: "CNN (10 layers),
     centre cell to the classifier"."""
@@ -31,7 +39,7 @@ def _ordered(block):
 def figures(result):
     """Flat ``{"name", "value", "unit", ...}`` figures."""
     out = []
-    for key, area in AREAS:
+    for key, area in _areas(result):
         block = result.get(key) or {}
         for model in _ordered(block):
             stats = block["models"][model]
@@ -59,7 +67,7 @@ def figures(result):
             stats = real["glm_reproduced"][f"{split}_cv_auc"]
             out.append({"name": f"Ecuador GLM reproduced here, {split} CV",
                         "value": stats["mean"], "sd": stats["sd"], "unit": "AUROC"})
-    for key, area in AREAS[1:]:
+    for key, area in _areas(result)[1:]:
         synthetic = result.get(key) or {}
         if synthetic.get("true_probability_fold_auc"):
             values = list(synthetic["true_probability_fold_auc"].values())
@@ -109,7 +117,7 @@ def table(result):
         lines.append(f"GLM here (book's protocol): random CV {glm['random_cv_auc']['mean']}, "
                      f"spatial CV {glm['spatial_cv_auc']['mean']}; published "
                      f"{PUBLISHED['glm']['random']} / {PUBLISHED['glm']['spatial']}")
-    for key, area in AREAS[1:]:
+    for key, area in _areas(result)[1:]:
         synthetic = result.get(key) or {}
         if synthetic.get("models"):
             lines.append(f"\n{area.capitalize()}, {CV_NAME}: test AUC and AUC / "
@@ -134,7 +142,8 @@ def _cell(block, model):
 def markdown_table(result):
     """The README's table: one row per model or variant, one column per area (mean
     ± sd test AUC, folds in brackets), the published GLM below."""
-    areas = [(key, name) for key, name in AREAS if (result.get(key) or {}).get("models")]
+    areas = [(key, name) for key, name in _areas(result)
+             if (result.get(key) or {}).get("models")]
     models = []
     for key, _ in areas:
         models += [m for m in _ordered(result[key]) if m not in models]
