@@ -143,6 +143,12 @@ def bench_prediction(mode):
                             "effective_share_of_matmul":
                                 row["dense_effective_share_of_matmul"]})
         figures.extend(fast_path_figures(label, row))
+    for row in result.get("classical", []):
+        statistics = ", with patch statistics" if row["neighbourhood"] else ""
+        figures.append({"name": f"{row['model']} map of a {row['stack']} stack{statistics}",
+                        "value": row["pixels_per_s"], "unit": "pixels/s",
+                        "predict_s": row["predict_s"], "train_s": row["train_s"],
+                        "load_average_before": row["load_average_before"]})
     for row in result.get("memory", []):
         figures.append({"name": f"predict peak RSS {row['stack']}",
                         "value": row["peak_rss_mib"], "unit": "MiB"})
