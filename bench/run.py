@@ -91,10 +91,30 @@ def bench_models(mode):
     for row in result["models"]:
         figures.append({"name": f"{row['name']} parameters", "value": row["params"],
                         "unit": "parameters"})
-        figures.append({"name": f"{row['name']} FLOPs per patch 72x72x9",
-                        "value": row["flops_per_patch"], "unit": "FLOP"})
+        if row["flops_per_patch"] is not None:  # a network (TensorFlow's profiler)
+            figures.append({"name": f"{row['name']} FLOPs per patch 72x72x9",
+                            "value": row["flops_per_patch"], "unit": "FLOP"})
         figures.append({"name": f"{row['name']} inference batch 256",
                         "value": row["patches_per_s"], "unit": "patches/s"})
+    return figures
+
+
+def training_shares(benchmarks):
+    """Each network's training step (new path, batch 16 and 128) as a share of the
+    matmul FLOP/s of the same run, counting a step as 3 x the forward FLOPs (forward,
+    input and weight gradients): how far from the machine's limit training is."""
+    flops = {f["name"].split(" FLOPs")[0]: f["value"] for f in benchmarks.get("models", [])
+             if f["unit"] == "FLOP"}
+    matmul = [f["value"] for f in benchmarks.get("prediction", []) if f["unit"] == "GFLOP/s"]
+    figures = []
+    for figure in benchmarks.get("training", []) if matmul else []:
+        model = figure["name"].split(" training step, new path")[0]
+        if model in flops and figure["name"] != model:
+            batch = figure["name"].rsplit("batch ", 1)[1]
+            figures.append({"name": f"{model} training step (new path, batch {batch}) share "
+                                    "of matmul (3 x forward FLOPs)",
+                            "value": round(3 * flops[model] * figure["value"]
+                                           / (matmul[0] * 1e9), 3), "unit": "share"})
     return figures
 
 
@@ -260,6 +280,8 @@ def main():
         if name == "engine":
             figures, engine_info = figures
         results["benchmarks"][name] = figures
+    if "training" in results["benchmarks"]:
+        results["benchmarks"]["training"] += training_shares(results["benchmarks"])
     if not engine_info:
         engine_info = engine("check", {})[0]
     results["machine"] = machine(engine_info)
@@ -269,8 +291,8 @@ def main():
     print(f"\n{'benchmark':44s} {'value':>12s}  unit", file=sys.stderr)
     for figures in results["benchmarks"].values():
         for figure in figures:
-            print(f"{figure['name']:44s} {figure['value']:>12}  {figure['unit']}",
-                  file=sys.stderr)
+            value = "–" if figure["value"] is None else figure["value"]
+            print(f"{figure['name']:44s} {value:>12}  {figure['unit']}", file=sys.stderr)
     print(f"written to {args.output}", file=sys.stderr)
 
 

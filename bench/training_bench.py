@@ -6,7 +6,8 @@ split -> 12000 training patches per epoch); each step on the old path (TensorFlo
 convolution gradients) and the new (the engine's, ``engine/conv_gradient.py``) with
 their ratio, and the old path also with XLA (``model.compile(jit_compile=True)``:
 Keras's "auto" leaves XLA off on CPUs) and the XLA / plain ratio, by wall and by CPU
-time. Prints JSON on stdout; log lines on stderr.
+time; the paths' models are timed in turns (best of 3 rounds), so a change in the
+machine's load hits them alike. Prints JSON on stdout; log lines on stderr.
 
     .venv/bin/python bench/training_bench.py [--models cnn ctlgnet] [--steps 5]
     .venv/bin/python bench/training_bench.py --models ctlgnet --no-pipeline  # steps only
@@ -70,12 +71,13 @@ def pipeline_rate(stack_path, landslides, batch_size, batches_to_time, folder):
     return count / (time.perf_counter() - started), stack.bands
 
 
-def train_rate(name, bands, batch_size, steps, jit_compile=False, fast_gradient=False):
-    """Training patches/s of ``name`` (``model.train_on_batch``), by wall and by CPU
-    time (all threads: holds on a loaded machine), and the seconds of the first two
-    steps (build, trace and, with ``jit_compile``, the XLA compile).
-    ``fast_gradient``: the engine's convolution input gradient
-    (``engine/conv_gradient.py``, the new path) instead of TensorFlow's (the old)."""
+def traced_model(name, bands, batch_size, path):
+    """A compiled model whose training step is traced on ``path`` ("old":
+    TensorFlow's convolution gradients; "new": the engine's input gradient, what
+    training runs; "xla": the old path with ``jit_compile=True``), a batch, and
+    the seconds of its first two steps (build, trace and, for XLA, the compile).
+    The gradient functions are looked up when the step is traced, so models traced
+    on different paths can then be timed in turns."""
     import keras
     import numpy as np
 
@@ -84,7 +86,7 @@ def train_rate(name, bands, batch_size, steps, jit_compile=False, fast_gradient=
     from landslide_susceptibility.engine.training import make_optimizer
     from landslide_susceptibility.models import build_model
 
-    if fast_gradient:
+    if path == "new":
         conv_gradient.install()
     else:
         conv_gradient.uninstall()
@@ -92,38 +94,56 @@ def train_rate(name, bands, batch_size, steps, jit_compile=False, fast_gradient=
     model = build_model(name, (PATCH, PATCH, bands))
     model.compile(optimizer=make_optimizer("sgd", 0.001),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
-                  jit_compile=jit_compile)
+                  jit_compile=path == "xla")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batch_size, PATCH, PATCH, bands)).astype("float32")
     y = np.eye(2, dtype="float32")[rng.integers(0, 2, batch_size)]
     started = time.perf_counter()
-    model.train_on_batch(x, y)  # build + trace (+ compile)
     model.train_on_batch(x, y)
-    first = time.perf_counter() - started
-    started, clock = time.perf_counter(), time.process_time()
-    for _ in range(steps):
-        model.train_on_batch(x, y)
-    wall, cpu = time.perf_counter() - started, time.process_time() - clock
+    model.train_on_batch(x, y)
+    conv_gradient.uninstall()
+    return model, x, y, time.perf_counter() - started
+
+
+def train_rates(name, bands, batch_size, steps, paths, rounds=3):
+    """Training patches/s of ``name`` on each of ``paths`` (``train_on_batch``): the
+    paths' models are timed in turns, ``steps`` steps a turn, ``rounds`` rounds, and
+    each path's best turn counts, so a change in the machine's load hits all paths
+    alike. Returns ``{path: (by wall, by CPU time of all threads, first steps s)}``."""
+    import keras
+
+    models = {path: traced_model(name, bands, batch_size, path) for path in paths}
+    best = {path: [float("inf"), float("inf")] for path in paths}
+    for _ in range(rounds):
+        for path, (model, x, y, _) in models.items():
+            started, clock = time.perf_counter(), time.process_time()
+            for _ in range(steps):
+                model.train_on_batch(x, y)
+            wall, cpu = time.perf_counter() - started, time.process_time() - clock
+            best[path] = [min(best[path][0], wall), min(best[path][1], cpu)]
+    rates = {path: (steps * batch_size / wall, steps * batch_size / max(cpu, 1e-9),
+                    models[path][3]) for path, (wall, cpu) in best.items()}
+    del models
     keras.backend.clear_session()
-    return steps * batch_size / wall, steps * batch_size / max(cpu, 1e-9), first
+    return rates
 
 
 def model_row(name, bands, steps, jit):
     """One model's training figures at batch 16 and 128: the old path (TensorFlow's
     convolution gradients) and the new (the engine's, what training runs now) with
     their ratio; with ``jit`` also the old path with ``jit_compile=True`` (XLA) and
-    the XLA / plain ratios (wall and CPU time)."""
+    the XLA / plain ratios (wall and CPU time). Paths timed in turns, best of 3."""
     row = {"model": name}
     for batch_size in (16, 128):
-        n = steps if batch_size == 16 else max(1, steps // 2)
-        wall, cpu, _ = train_rate(name, bands, batch_size, n)
+        n = steps if batch_size == 16 else max(1, steps // 4)
+        rates = train_rates(name, bands, batch_size, n, ["old", "new"] + ["xla"] * jit)
+        (wall, cpu, _), (new, new_cpu, _) = rates["old"], rates["new"]
         row[f"train_patches_per_s_batch{batch_size}"] = round(wall, 1)
-        new, new_cpu, _ = train_rate(name, bands, batch_size, n, fast_gradient=True)
         row[f"train_new_patches_per_s_batch{batch_size}"] = round(new, 1)
         row[f"new_over_old_batch{batch_size}"] = round(new / wall, 2)
         row[f"new_over_old_cpu_time_batch{batch_size}"] = round(new_cpu / cpu, 2)
         if jit:
-            xla_wall, xla_cpu, first = train_rate(name, bands, batch_size, n, True)
+            xla_wall, xla_cpu, first = rates["xla"]
             row[f"train_xla_patches_per_s_batch{batch_size}"] = round(xla_wall, 1)
             row[f"xla_over_plain_batch{batch_size}"] = round(xla_wall / wall, 2)
             row[f"xla_over_plain_cpu_time_batch{batch_size}"] = round(xla_cpu / cpu, 2)
