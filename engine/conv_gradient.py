@@ -8,10 +8,10 @@ and it dominated ResNet-18's training step. For stride 1 that gradient *is* a
 forward convolution: of the output gradient with the kernel turned by 180 degrees
 and its channels swapped (zero-padded by ``k - 1`` first for 'valid' padding). This
 module registers a gradient for the ``Conv2D`` op that computes it that way when
-it pays (stride and dilation 1, odd kernel, 'same' or 'valid', NHWC, at least
-:data:`MIN_WORK` multiply-adds per sample) and leaves every other case
-to TensorFlow's own gradient function. Same mathematics, float32 rounding only
-(tested against TensorFlow's gradient).
+it pays (stride and dilation 1, odd kernel, 'same' or 'valid', NHWC, no more
+output than input channels, at least :data:`MIN_WORK` multiply-adds per sample)
+and leaves every other case to TensorFlow's own gradient function. Same
+mathematics, float32 rounding only (tested against TensorFlow's gradient).
 
 Installed in the engine's training processes on a machine without a GPU (cuDNN's
 kernels have no such weakness); :func:`install` returns False and changes nothing
@@ -19,10 +19,15 @@ when TensorFlow's gradient registry is not where this version keeps it.
 """
 
 #: Multiply-adds per sample (output cells x kernel cells x input x output channels)
-#: from which the forward-convolution form is used. Measured on a 2-core AVX-512 CPU
-#: (best of 15): 1.3-2.3x faster from about 5 million on (DenseNet-BC's and the CNN's
-#: first layers at patch 72: 1.5-2.3x; ResNet-18's last stage: 5-30x), slower below
-#: about 1 million (the kernel's turn then costs more than it saves).
+#: from which the forward-convolution form is used. Measured on 2 AMD EPYC cores
+#: (best of 15): 1.3-2.3x faster from about 5 million on (DenseNet-BC's layers at
+#: patch 72: 1.5-2.3x; ResNet-18's last stage: 5-30x), slower below about 1 million
+#: (the kernel's turn then costs more than it saves).
+#: Only convolutions with no more output than input channels take it: for widening
+#: ones the input gradient narrows (e.g. 64 to 32 channels), and there the forward
+#: form was no faster (the CNN's second convolution, 32 to 64 on 35 x 35: 1.13x at
+#: batch 16, 0.82x at 128; 16 to 32 on 66 x 66: 1.6x and 1.1x) while it was 2.2-3.3x
+#: for 48 to 12 on 35 x 35 (DenseNet-BC) and 256 to 256 on 9 x 9 (ResNet-18).
 MIN_WORK = 2_000_000
 OP_TYPE = "Conv2D"
 
@@ -57,7 +62,8 @@ def applies(op):
             and padding in ("SAME", "VALID")
             and list(op.get_attr("strides")) == [1, 1, 1, 1]
             and list(op.get_attr("dilations")) == [1, 1, 1, 1]
-            and kh % 2 == 1 and kw % 2 == 1 and work >= MIN_WORK)
+            and kh % 2 == 1 and kw % 2 == 1 and channels_out <= channels_in
+            and work >= MIN_WORK)
 
 
 def input_gradient(kernel, grad, padding):

@@ -38,7 +38,8 @@ def both():
 
 @pytest.mark.parametrize("size, kernel, channels, padding, strides", [
     (4, 3, (BIG, BIG), "SAME", 1),     # like ResNet-18's last stage at a small patch
-    (5, 3, (BIG, 2 * BIG), "SAME", 1),
+    (5, 3, (2 * BIG, BIG), "SAME", 1),
+    (5, 3, (BIG, 2 * BIG), "SAME", 1),  # widening: TensorFlow's gradient
     (6, 3, (BIG, BIG), "VALID", 1),
     (7, 5, (BIG, BIG), "SAME", 1),
     (12, 1, (2 * BIG, BIG), "SAME", 1),
@@ -73,6 +74,7 @@ def test_which_convolutions_take_the_forward_form():
         assert not conv_gradient.applies(op(kernel=2))
         assert not conv_gradient.applies(op(channels=(BIG, BIG // 2)))  # too little work
         assert conv_gradient.applies(op(size=8, channels=(BIG, BIG // 2)))
+        assert not conv_gradient.applies(op(size=8, channels=(BIG // 2, BIG)))  # widening
 
 
 def test_a_resnet_training_gradient_is_unchanged(both):
