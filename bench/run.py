@@ -93,7 +93,8 @@ def bench_models(mode):
                         "unit": "parameters"})
         if row["flops_per_patch"] is not None:  # a network (TensorFlow's profiler)
             figures.append({"name": f"{row['name']} FLOPs per patch 72x72x9",
-                            "value": row["flops_per_patch"], "unit": "FLOP"})
+                            "value": row["flops_per_patch"], "unit": "FLOP",
+                            "model": row["name"]})
         figures.append({"name": f"{row['name']} inference batch 256",
                         "value": row["patches_per_s"], "unit": "patches/s"})
     return figures
@@ -103,19 +104,13 @@ def training_shares(benchmarks):
     """Each network's training step (new path, batch 16 and 128) as a share of the
     matmul FLOP/s of the same run, counting a step as 3 x the forward FLOPs (forward,
     input and weight gradients): how far from the machine's limit training is."""
-    flops = {f["name"].split(" FLOPs")[0]: f["value"] for f in benchmarks.get("models", [])
-             if f["unit"] == "FLOP"}
+    flops = {f["model"]: f["value"] for f in benchmarks.get("models", []) if "model" in f}
     matmul = [f["value"] for f in benchmarks.get("prediction", []) if f["unit"] == "GFLOP/s"]
-    figures = []
-    for figure in benchmarks.get("training", []) if matmul else []:
-        model = figure["name"].split(" training step, new path")[0]
-        if model in flops and figure["name"] != model:
-            batch = figure["name"].rsplit("batch ", 1)[1]
-            figures.append({"name": f"{model} training step (new path, batch {batch}) share "
-                                    "of matmul (3 x forward FLOPs)",
-                            "value": round(3 * flops[model] * figure["value"]
-                                           / (matmul[0] * 1e9), 3), "unit": "share"})
-    return figures
+    return [{"name": f"{f['model']} training step (new path, batch {f['batch']}) share of "
+                     "matmul (3 x forward FLOPs)",
+             "value": round(3 * flops[f["model"]] * f["value"] / (matmul[0] * 1e9), 3),
+             "unit": "share"}
+            for f in benchmarks.get("training", []) if matmul and "new_over_old" in f]
 
 
 def bench_training(mode):
@@ -130,7 +125,7 @@ def bench_training(mode):
             figures.append({"name": f"{row['model']} training step, new path (engine's "
                                     f"convolution gradient), batch {b}",
                             "value": row[f"train_new_patches_per_s_batch{b}"],
-                            "unit": "patches/s",
+                            "unit": "patches/s", "model": row["model"], "batch": b,
                             "new_over_old": row[f"new_over_old_batch{b}"],
                             "new_over_old_cpu_time": row[f"new_over_old_cpu_time_batch{b}"]})
             if f"xla_over_plain_batch{b}" in row:
