@@ -139,8 +139,9 @@ def main():
     parser.add_argument("--size", type=int, default=192)
     parser.add_argument("--tile", type=int, default=48)
     parser.add_argument("--basin-pixels-per-s", type=float, default=983.0,
-                        help="one engine process's rate on the 14 M px case (README: "
-                             "CTLGNet 72x72x9 dense on this machine)")
+                        help="one engine process's CTLGNet 72x72x9 rate for the 14 M px "
+                             "projection; make bench passes its own prediction "
+                             "benchmark's (the default is an older run's)")
     args = parser.parse_args()
     runpy.run_path(os.path.join(REPO, "engine", "launcher.py"))["register_package"](REPO)
     with tempfile.TemporaryDirectory(prefix="landslide_cluster_bench_") as folder:
@@ -173,6 +174,7 @@ def main():
         "maps_identical": identical,
         "projection_hours_14M_px_measured_model": projection(
             one["pixels_per_s"], overhead, local["tile_size"], (1, 2, 4, 8, 16, 32)),
+        "basin_pixels_per_s": args.basin_pixels_per_s,
         "projection_hours_14M_px_ctlgnet_72": projection(
             args.basin_pixels_per_s * one["pixels_per_s"] / local["pixels_per_s"], overhead,
             512, (1, 2, 4, 8, 16, 32)),

@@ -52,13 +52,13 @@ def measured_python(code, timeout=3600):
     return done.stdout, rss_kb / 1024.0
 
 
-def bench_engine_start(mode):
+def bench_engine_start(mode, _done=None):
     info, wall = engine("check", {})
     return [{"name": "engine start-up (import TensorFlow, check)", "value": round(wall, 2),
              "unit": "s"}], info
 
 
-def bench_sample_area(mode):
+def bench_sample_area(mode, _done=None):
     sizes = [400, 1000] if mode == "quick" else [400, 1000, 2000, 5000]
     figures = []
     for size in sizes:
@@ -85,7 +85,7 @@ def bench_script(script, *args, timeout=3600):
     return json.loads(done.stdout[done.stdout.find("{"):])
 
 
-def bench_models(mode):
+def bench_models(mode, _done=None):
     result = bench_script("models_bench.py", "--repeats", "2" if mode == "quick" else "5")
     figures = []
     for row in result["models"]:
@@ -113,7 +113,7 @@ def training_shares(benchmarks):
             for f in benchmarks.get("training", []) if matmul and "new_over_old" in f]
 
 
-def bench_training(mode):
+def bench_training(mode, _done=None):
     result = bench_script("training_bench.py", "--steps", "4" if mode == "quick" else "20")
     figures = [{"name": f"patch pipeline 72x72x9 augmenting, batch {b}",
                 "value": result[f"pipeline_patches_per_s_batch{b}"], "unit": "patches/s"}
@@ -142,7 +142,7 @@ def bench_training(mode):
     return figures
 
 
-def bench_prediction(mode):
+def bench_prediction(mode, _done=None):
     result = bench_script("predict_bench.py", "--mode", mode, timeout=7200)
     figures = [{"name": "matmul 2048x2048 float32", "value": result["matmul_gflops"],
                 "unit": "GFLOP/s"}]
@@ -193,7 +193,7 @@ def fast_path_figures(label, row):
     return figures
 
 
-def bench_scaling(mode):
+def bench_scaling(mode, _done=None):
     sizes = ["500", "1000", "2000"] if mode == "quick" else ["500", "1000", "2000", "4000"]
     result = bench_script("scaling_bench.py", "--sizes", *sizes)
     figures = []
@@ -210,10 +210,26 @@ def bench_scaling(mode):
     return figures
 
 
-def bench_cluster(mode):
-    """Maps on a local Dask cluster (bench/cluster_bench.py): in-process vs 1 and 2 workers."""
+# The 14 M-pixel basin of the cluster projection is mapped with CTLGNet 72x72x9: the
+# rate of one engine process is this prediction figure of the same run.
+BASIN_RATE_FIGURE = "ctlgnet predict 72x72x9 stride 1, new path"
+
+
+def basin_rate(done):
+    """The engine process's pixels/s for the cluster projection, from the prediction
+    figures of this run (``done``: the benchmarks so far); None without them."""
+    return next((f["value"] for f in done.get("prediction", [])
+                 if f["name"] == BASIN_RATE_FIGURE and f["value"]), None)
+
+
+def bench_cluster(mode, done):
+    """Maps on a local Dask cluster (bench/cluster_bench.py): in-process vs 1 and 2
+    workers; the basin projected at the CTLGNet 72x72x9 rate of this run's prediction
+    benchmark (cluster_bench.py's own default when it did not run)."""
     size = "192" if mode == "quick" else "512"
-    result = bench_script("cluster_bench.py", "--size", size, timeout=7200)
+    rate = basin_rate(done)
+    extra = ("--basin-pixels-per-s", str(rate)) if rate else ()
+    result = bench_script("cluster_bench.py", "--size", size, *extra, timeout=7200)
     label = f"{result['model']} {result['patch']}x{result['patch']}x{result['bands']}"
     figures = [{"name": f"{label} tiles of {result['tile']}, in the engine process",
                 "value": result["in_process_tiles_per_s"], "unit": "tiles/s"}]
@@ -228,13 +244,17 @@ def bench_cluster(mode):
          "value": result["scheduling_overhead_per_tile_s"], "unit": "s"},
         {"name": "Dask: maps identical to the engine process's",
          "value": result["maps_identical"], "unit": "bool"}]
+    source = (f"{BASIN_RATE_FIGURE} of this run" if rate else
+              "cluster_bench.py's --basin-pixels-per-s default")
     for workers, hours in result["projection_hours_14M_px_ctlgnet_72"].items():
         figures.append({"name": f"projection 14 M px CTLGNet 72x72x9, {workers} workers",
-                        "value": hours, "unit": "h"})
+                        "value": hours, "unit": "h",
+                        "engine_pixels_per_s": result["basin_pixels_per_s"],
+                        "rate_from": source})
     return figures
 
 
-def bench_accuracy(mode):
+def bench_accuracy(mode, _done=None):
     return bench_script("accuracy_bench.py", "--mode", mode, timeout=7200)["figures"]
 
 
@@ -271,7 +291,7 @@ def main():
         if args.only and name not in args.only:
             continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        figures = function(args.mode)
+        figures = function(args.mode, results["benchmarks"])
         if name == "engine":
             figures, engine_info = figures
         results["benchmarks"][name] = figures
@@ -283,12 +303,19 @@ def main():
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump(results, handle, indent=2)
     print(json.dumps(results, indent=2))
-    print(f"\n{'benchmark':44s} {'value':>12s}  unit", file=sys.stderr)
-    for figures in results["benchmarks"].values():
+    print("\n" + table(results["benchmarks"]), file=sys.stderr)
+    print(f"written to {args.output}", file=sys.stderr)
+
+
+def table(benchmarks):
+    """The printed table: one line per figure; a missing value (e.g. the FLOPs of a
+    classical model) as "–"."""
+    lines = [f"{'benchmark':44s} {'value':>12s}  unit"]
+    for figures in benchmarks.values():
         for figure in figures:
             value = "–" if figure["value"] is None else figure["value"]
-            print(f"{figure['name']:44s} {value:>12}  {figure['unit']}", file=sys.stderr)
-    print(f"written to {args.output}", file=sys.stderr)
+            lines.append(f"{figure['name']:44s} {value:>12}  {figure['unit']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
