@@ -34,6 +34,7 @@ VARIANTS = {
     # a deep ensemble: every fold trained with seeds s, s+1, s+2 (the same split), its
     # test probabilities averaged, as 'Predict susceptibility' averages several models
     "ensemble": ("3 seeds averaged", {"members": 3}),
+    "ensemble5": ("5 seeds averaged", {"members": 5}),
     # classical models (``--classical-variants``)
     "patchstats": ("patch statistics", {"neighbourhood": True}),
 }
