@@ -13,7 +13,7 @@ from .training_parameters import TrainingAlgorithm
 
 RESULT_VALUES = [("BEST_MODEL", str, "Best model by AUC"),
                  ("VERDICT", str, "Verdict of the comparison")]
-VALIDATION_KEYS = ["VALIDATION", "FOLDS", "REPEATS", "BLOCK_SIZE", "REFIT"]
+VALIDATION_KEYS = ["VALIDATION", "FOLDS", "REPEATS", "BLOCK_SIZE", "REFIT", "ENSEMBLE_SEEDS"]
 FOLD_TABLE = ("OUTPUT_FOLDS", "Metrics of every fold")
 FOLD_TABLE_HELP = ("One row per model and fold: the repeat and fold (from 1), the training, "
                    "validation and test sample counts, every metric on the fold's test "
@@ -74,6 +74,11 @@ class CompareModels(TrainingAlgorithm):
         "model is trained once more on all samples after the folds and saved in the output "
         "folder with its report, so the best can be mapped; the folds' own models are not "
         "kept. With the samples' own split the models of that split are saved.<br>"
+        f"With {_label('ensemble_seeds')} above 1 every network is a deep ensemble: each "
+        "fold (and the refit) trains it with the random seed and the next ones and scores "
+        "the mean of their probabilities, which is what 'Predict landslide susceptibility' "
+        "maps when it is given those models (the log names the refit's files). It costs one "
+        "training per seed.<br>"
         "<i>Cancel</i> stops the current training and skips the rest; the statistics hold "
         "the folds every model finished.")
 

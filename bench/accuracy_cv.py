@@ -31,10 +31,10 @@ VARIANTS = {
     # the encoder pretrained on the whole stack (no labels) by 'Pretrain network
     # encoder' with its defaults, then fine-tuned in every fold
     "pretrained": ("self-supervised pretraining", {"pretrain": True}),
-    # a deep ensemble: every fold trained with seeds s, s+1, s+2 (the same split), its
-    # test probabilities averaged, as 'Predict susceptibility' averages several models
-    "ensemble": ("3 seeds averaged", {"members": 3}),
-    "ensemble5": ("5 seeds averaged", {"members": 5}),
+    # a deep ensemble (Compare's *Seeds per network*): every fold trained with seeds
+    # s, s+1, s+2 on the same split, scored on the mean of their test probabilities
+    "ensemble": ("3 seeds averaged", {"ensemble_seeds": 3}),
+    "ensemble5": ("5 seeds averaged", {"ensemble_seeds": 5}),
     # classical models (``--classical-variants``)
     "patchstats": ("patch statistics", {"neighbourhood": True}),
 }
@@ -102,17 +102,14 @@ def run_compare(stack, samples, models, repeats, settings, folder, reporter):
     # the bench pretrains once per stack and model (``pretrained_folds``), never
     # in every fold through the product's own setting
     pretrain = settings.pop("pretrain", False)
-    members = settings.pop("members", 1)
     params = dict(CV, **settings, pretrain=False, stack=stack, samples=samples,
                   models=list(models),
                   repeats=repeats, output_folder=os.path.join(folder, "compare"),
                   output_report="")
-    with contextlib.ExitStack() as stack_of:
-        if pretrain:
-            stack_of.enter_context(pretrained_folds(stack, samples, models, settings, folder,
-                                                    reporter))
-        if members > 1:
-            stack_of.enter_context(seed_ensembles(members))
+    if pretrain:
+        with pretrained_folds(stack, samples, models, settings, folder, reporter):
+            outcome = run_command("compare", params, reporter).to_json()
+    else:
         outcome = run_command("compare", params, reporter).to_json()
     outcome["wall_seconds"] = round(time.monotonic() - started, 1)
     log(f"   {outcome['verdict']}")
@@ -148,52 +145,6 @@ def pretrained_folds(stack, samples, models, settings, folder, reporter):
         yield encoder
     finally:
         CompareSpec.train_spec = plain
-
-
-@contextlib.contextmanager
-def seed_ensembles(members):
-    """Within it, every fold task of ``compare`` trains ``members`` networks on its
-    split (training seeds s, s + 1, ...; the split itself is fixed by the task) and is
-    scored on the mean of their test probabilities: a deep ensemble's fold."""
-    from landslide_susceptibility.engine import executors
-
-    plain = executors.run_task
-
-    def ensemble_task(task, reporter):
-        if task.get("kind") != "fold":
-            return plain(task, reporter)
-        results = []
-        for member in range(members):
-            spec = dict(task["train_spec"], seed=task["train_spec"]["seed"] + member)
-            results.append(plain(dict(task, train_spec=spec, measure=task.get("measure")
-                                      and member == 0), reporter))
-            if results[-1]["cancelled"]:
-                return results[-1]
-        return ensemble_result(results)
-
-    executors.run_task = ensemble_task
-    try:
-        yield
-    finally:
-        executors.run_task = plain
-
-
-def ensemble_result(results):
-    """One fold's result from its members' (the same test samples): the mean
-    probability scored (with the members' mean AUC beside it, ``auc_members``), the
-    training seconds summed."""
-    import numpy as np
-
-    from landslide_susceptibility.engine import metrics
-
-    labels = results[0]["labels"]
-    if any(r["labels"] != labels for r in results):
-        raise RuntimeError("the ensemble's members were tested on different samples")
-    probability = np.mean([r["probability"] for r in results], axis=0)
-    scored = metrics.evaluate(np.asarray(labels), probability)
-    scored["auc_members"] = float(np.mean([r["metrics"]["auc"] for r in results]))
-    return dict(results[0], probability=[float(v) for v in probability], metrics=scored,
-                seconds=float(sum(r["seconds"] for r in results)))
 
 
 def _renamed(outcome, title, models):

@@ -10,7 +10,8 @@ machine unchanged::
      "train_spec": {...},           # TrainSpec.to_json(): data, settings, seed, output
      "split": {...},                # how to recompute the split (core.folds.split_of)
      "keep_model": false,           # false: the fold's model file is deleted after testing
-     "measure": true}               # count FLOPs (once per model)
+     "measure": true,               # count FLOPs (once per model)
+     "members": 1}                  # > 1: a deep ensemble of that many seeds (networks)
 
 :func:`run_task` does the work of one task: it reads the stack and samples named
 in the spec, recomputes the split from its description (the same description
@@ -20,6 +21,12 @@ gives the same split anywhere), trains with :func:`.training.train`, tests with
 ``metrics`` (test split), ``labels`` and ``probability`` (the test samples', for
 the pooled ROC), ``seconds`` (training), ``model_path`` (None when not kept),
 ``parameters``, ``flops``, ``cancelled``.
+
+With ``members`` N > 1 the task trains N networks on its split, with the spec's
+seed and the N - 1 next ones (the split stays the task's), and is scored on the
+mean of their test probabilities (:func:`ensemble_result`): ``member_auc`` holds
+the members' own test AUCs, ``member_paths`` the kept models (the first at the
+spec's path, the others beside it as ``NAME_seedS.keras``).
 
 :class:`InProcessExecutor` runs the tasks one after the other in this process.
 Another executor (e.g. Dask) must behave the same way:
@@ -113,6 +120,63 @@ def task_samples(spec, stack_info, split):
 
 def run_task(task, reporter):
     """Train and test one task (see the module's docstring); a JSON-able result."""
+    members = int(task.get("members") or 1)
+    if members == 1:
+        return run_one(task, reporter)
+    if task.get("title"):
+        reporter.info(f"== {task['title']}")
+    results = []
+    for index, member in enumerate(member_tasks(task, members)):
+        reporter.info(f"Seed {member['train_spec']['seed']}: member {index + 1} of {members} "
+                      "of the deep ensemble")
+        share = 100.0 / members
+        results.append(run_one(member, ScaledReporter(reporter, index * share,
+                                                      (index + 1) * share)))
+        if results[-1]["cancelled"]:
+            return results[-1]
+    return ensemble_result(results)
+
+
+def member_tasks(task, members):
+    """The task of every member of a deep ensemble: the same split, the seeds from
+    the spec's on; the first keeps the spec's output, the others are saved beside it
+    as ``NAME_seedS.keras`` (without a report); FLOPs counted once."""
+    spec = task["train_spec"]
+    stem, extension = os.path.splitext(spec["output_model"])
+    tasks = []
+    for index in range(members):
+        seed = int(spec["seed"]) + index
+        one = dict(spec, seed=seed)
+        if index:
+            one.update(output_model=f"{stem}_seed{seed}{extension}", output_report="")
+        tasks.append(dict(task, train_spec=one, title="",
+                          measure=bool(task.get("measure")) and not index, members=1))
+    return tasks
+
+
+def ensemble_result(results):
+    """One task's result from its members' (tested on the same samples): scored on
+    the mean probability, the members' own AUCs in ``member_auc``, their training
+    seconds summed, their kept models in ``member_paths``."""
+    import numpy as np
+
+    from . import metrics
+
+    labels = results[0]["labels"]
+    if any(r["labels"] != labels for r in results):
+        raise RuntimeError("The deep ensemble's members were tested on different samples.")
+    combined = dict(results[0], seconds=float(sum(r["seconds"] for r in results)),
+                    member_auc=[r["metrics"].get("auc") for r in results],
+                    member_paths=[r["model_path"] for r in results if r["model_path"]])
+    if labels:
+        probability = np.mean([r["probability"] for r in results], axis=0)
+        combined.update(probability=[float(v) for v in probability],
+                        metrics=metrics.evaluate(np.asarray(labels), probability))
+    return combined
+
+
+def run_one(task, reporter):
+    """Train and test one model of a task."""
     from .commands.train import finish
     from .training import train
 

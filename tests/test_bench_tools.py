@@ -1,14 +1,12 @@
 """The benchmark scripts' own arithmetic (``bench/``): the figures ``make bench``
-derives from others, and the accuracy bench's deep-ensemble folds. The scripts
-themselves are checked by running ``make bench``; these are their pure parts."""
+derives from others. The scripts themselves are checked by running ``make bench``;
+these are their pure parts."""
 
 import importlib.util
 import pathlib
 import sys
 
-import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
 
 BENCH = pathlib.Path(__file__).resolve().parent.parent / "bench"
 
@@ -85,32 +83,3 @@ def test_cluster_projection_hours():
                                        abs=1e-3)
     assert hours["4"] == pytest.approx((cluster.BASIN_PIXELS / 4000 + 2 * tiles) / 3600,
                                        abs=1e-3)
-
-
-def member(labels, probability, seconds):
-    return {"id": "cnn/r0f0", "model": "cnn", "kind": "fold", "labels": labels,
-            "probability": probability, "seconds": seconds, "cancelled": False,
-            "metrics": {"auc": float(roc_auc_score(labels, probability))}}
-
-
-def test_ensemble_fold_scores_the_mean_probability():
-    accuracy = load("accuracy_cv")
-    rng = np.random.default_rng(3)
-    labels = [int(v) for v in rng.integers(0, 2, 40)]
-    members = [member(labels, [float(v) for v in rng.random(40)], 2.0) for _ in range(3)]
-    fold = accuracy.ensemble_result(members)
-    mean = np.mean([m["probability"] for m in members], axis=0)
-    np.testing.assert_allclose(fold["probability"], mean)
-    assert fold["metrics"]["auc"] == pytest.approx(roc_auc_score(labels, mean))
-    assert fold["metrics"]["auc_members"] == pytest.approx(
-        np.mean([m["metrics"]["auc"] for m in members]))
-    assert fold["seconds"] == 6.0
-    assert fold["labels"] == labels
-
-
-def test_ensemble_members_must_share_the_test_samples():
-    accuracy = load("accuracy_cv")
-    members = [member([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3], 1.0),
-               member([0, 1, 0, 1], [0.1, 0.8, 0.6, 0.3], 1.0)]
-    with pytest.raises(RuntimeError, match="different samples"):
-        accuracy.ensemble_result(members)

@@ -158,3 +158,66 @@ def test_compare_models_through_processing_with_spatial_folds(run_alg, small_sta
     assert sorted((f["model"], f["fold"]) for f in fold_rows) == [
         ("cnn", 1), ("cnn", 2), ("logistic", 1), ("logistic", 2)]
     assert result["BEST_MODEL"] in rows and "best by mean AUC" in result["VERDICT"]
+
+
+def test_ensemble_result_scores_the_mean_probability():
+    from sklearn.metrics import roc_auc_score
+
+    from landslide_susceptibility.engine.executors import ensemble_result
+
+    rng = np.random.default_rng(3)
+    labels = [int(v) for v in rng.integers(0, 2, 40)]
+    members = [{"id": "cnn/r0f0", "model": "cnn", "kind": "fold", "labels": labels,
+                "probability": [float(v) for v in rng.random(40)], "seconds": 2.0,
+                "model_path": None, "cancelled": False} for _ in range(3)]
+    for member in members:
+        member["metrics"] = {"auc": float(roc_auc_score(labels, member["probability"]))}
+    result = ensemble_result(members)
+    mean = np.mean([m["probability"] for m in members], axis=0)
+    np.testing.assert_allclose(result["probability"], mean)
+    assert result["metrics"]["auc"] == pytest.approx(roc_auc_score(labels, mean))
+    assert result["member_auc"] == [m["metrics"]["auc"] for m in members]
+    assert result["seconds"] == 6.0 and result["member_paths"] == []
+    members[1] = dict(members[1], labels=labels[::-1])
+    with pytest.raises(RuntimeError, match="different samples"):
+        ensemble_result(members)
+
+
+NETWORK = dict(TINY, pretrain=False)
+
+
+def test_deep_ensemble_fold_is_the_mean_of_its_seeds(small_stack, cv_samples, tmp_path,
+                                                     fake_reporter):
+    """A fold of two seeds scores the mean of the two networks that the same fold
+    trains alone with those seeds; the split is the task's, whatever the seed."""
+    from landslide_susceptibility.core.specs import CompareSpec
+    from landslide_susceptibility.engine.commands import compare
+    from landslide_susceptibility.engine.executors import member_tasks, run_one, run_task
+
+    spec = CompareSpec.from_json(dict(NETWORK, **CV, stack=small_stack, samples=cv_samples,
+                                      models=["cnn", "logistic"], refit=False,
+                                      ensemble_seeds=2, output_folder=str(tmp_path)))
+    plan = compare.Plan("spatial_kfold", [(0, 1, folds.kfold_split(40, 2, 0, 1, 3, 16))])
+    cnn, logistic = compare.make_tasks(spec.validate(), plan, str(tmp_path))
+    assert (cnn["members"], logistic["members"]) == (2, 1)  # classical models: once
+    ensemble = run_task(json.loads(json.dumps(cnn)), fake_reporter)
+    alone = [run_one(task, fake_reporter) for task in member_tasks(cnn, 2)]
+    assert [task["train_spec"]["seed"] for task in member_tasks(cnn, 2)] == [3, 4]
+    assert alone[0]["labels"] == alone[1]["labels"] == ensemble["labels"]
+    np.testing.assert_allclose(ensemble["probability"],
+                               np.mean([a["probability"] for a in alone], axis=0), atol=1e-6)
+    assert ensemble["member_auc"] == pytest.approx([a["metrics"]["auc"] for a in alone])
+    assert "Seed 4: member 2 of 2 of the deep ensemble" in fake_reporter.messages
+
+
+def test_deep_ensemble_refit_saves_every_seed(small_stack, cv_samples, tmp_path,
+                                              fake_reporter):
+    result = _compare(small_stack, cv_samples, tmp_path / "out", fake_reporter, ["cnn"],
+                      **NETWORK, ensemble_seeds=2)
+    (row,) = result.rows
+    assert row.folds == 2 and os.path.basename(row.model_path) == "cnn.keras"
+    assert os.path.exists(tmp_path / "out" / "cnn_seed4.keras")
+    assert all(len(r["member_auc"]) == 2 for r in result.fold_rows)
+    line = next(m for m in fake_reporter.messages if "one per seed" in m)
+    assert "cnn.keras, cnn_seed4.keras" in line and "Additional models (ensemble)" in line
+    assert "<th>ensemble_seeds</th><td>2</td>" in open(result.report, encoding="utf-8").read()

@@ -30,11 +30,12 @@ import numpy as np
 
 from ...core import folds
 from ...core.cv_report import write_cv_report
+from ...core.ensemble import MEMBERS_LABEL
 from ...core.metric_names import METRIC_KIND, METRIC_LABELS, METRIC_ORDER, format_number
 from ...core.sample_layer import validate_samples
 from ...core.specs import CompareOutcome, CompareSpec, ComparisonRow
 from ...core.specs.samples import DEFAULT_PATCH_SIZE
-from ...core.specs.training import VALIDATION_METHODS
+from ...core.specs.training import MODEL_FILE_LABEL, VALIDATION_METHODS
 from ...core.stack import read_stack_info
 from .. import metrics, significance
 from ..executors import executor_for
@@ -78,6 +79,8 @@ def run(spec, reporter, executor=None):
     for line in _log_lines(outcome):
         reporter.info(line)
     reporter.info(outcome.verdict)
+    for line in _ensemble_lines(results):
+        reporter.info(line)
     if spec.output_report and outcome.rows:
         outcome.report = write_cv_report(spec.output_report, outcome,
                                          pooled_curves(spec.models, results),
@@ -147,6 +150,11 @@ def fold_name(repeat, fold, k, method):
 def make_tasks(spec, plan, work):
     """The executor's tasks: every fold of every model (fold by fold, so that all
     models have the same folds when cancelled), then the refits."""
+    from ...models import is_classical
+
+    def members(name):
+        return 1 if is_classical(name) else int(getattr(spec, "ensemble_seeds", 1) or 1)
+
     tasks = []
     for index, (repeat, fold, description) in enumerate(plan.splits):
         for name in spec.models:
@@ -162,13 +170,14 @@ def make_tasks(spec, plan, work):
                           "model": name, "kind": "split" if own else "fold",
                           "title": f"{name}, {title}", "repeat": repeat, "fold": fold,
                           "train_spec": one.to_json(), "split": description,
-                          "keep_model": own, "measure": index == 0})
+                          "keep_model": own, "measure": index == 0,
+                          "members": members(name)})
     if plan.refit is not None:
         tasks += [{"id": f"{name}/refit", "model": name, "kind": "refit",
                    "title": f"{name}, refit on all samples", "repeat": None, "fold": None,
                    "train_spec": spec.train_spec(name).to_json(),
                    "split": plan.refit,
-                   "keep_model": True, "measure": False}
+                   "keep_model": True, "measure": False, "members": members(name)}
                   for name in spec.models]
     return tasks
 
@@ -194,7 +203,8 @@ def summarise(spec, plan, tasks, results, cancelled):
         one_split="the samples' own split" if plan.method == "samples" else
         "the only fold that finished")
     fold_rows = [{"model": r["model"], "repeat": r["repeat"], "fold": r["fold"],
-                  **r["counts"], "seconds": round(r["seconds"], 1), "metrics": r["metrics"]}
+                  **r["counts"], "seconds": round(r["seconds"], 1), "metrics": r["metrics"],
+                  **({"member_auc": r["member_auc"]} if "member_auc" in r else {})}
                  for r in scored if r["kind"] == "fold"]
     return CompareOutcome(rows=rows, fold_rows=fold_rows, validation=plan.method,
                           best_model=best, verdict=verdict, cancelled=cancelled)
@@ -265,7 +275,21 @@ def report_settings(spec, plan):
                         patch_size=plan.patch_size, refit=spec.refit)
         if plan.method == "repeated_spatial_kfold":
             settings["repeats"] = spec.repeats
+    if getattr(spec, "ensemble_seeds", 1) > 1:
+        settings["ensemble_seeds"] = spec.ensemble_seeds
     return dict(settings, **spec.settings())
+
+
+def _ensemble_lines(results):
+    """How to map a network's saved deep ensemble (several seeds' models)."""
+    for result in results.values():
+        paths = result.get("member_paths") or []
+        if len(paths) > 1:
+            names = ", ".join(os.path.basename(path) for path in paths)
+            yield (f"{result['model']}: {len(paths)} models saved, one per seed ({names}); "
+                   "to map their deep ensemble, give the first to 'Predict landslide "
+                   f"susceptibility' as {MODEL_FILE_LABEL} and the others as "
+                   f"{MEMBERS_LABEL}.")
 
 
 def _log_lines(outcome):
