@@ -219,5 +219,6 @@ def test_deep_ensemble_refit_saves_every_seed(small_stack, cv_samples, tmp_path,
     assert os.path.exists(tmp_path / "out" / "cnn_seed4.keras")
     assert all(len(r["member_auc"]) == 2 for r in result.fold_rows)
     line = next(m for m in fake_reporter.messages if "one per seed" in m)
+    assert line.startswith("CNN (10 layers): 2 models saved")
     assert "cnn.keras, cnn_seed4.keras" in line and "Additional models (ensemble)" in line
     assert "<th>ensemble_seeds</th><td>2</td>" in open(result.report, encoding="utf-8").read()

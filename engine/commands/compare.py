@@ -286,7 +286,8 @@ def _ensemble_lines(results):
         paths = result.get("member_paths") or []
         if len(paths) > 1:
             names = ", ".join(os.path.basename(path) for path in paths)
-            yield (f"{result['model']}: {len(paths)} models saved, one per seed ({names}); "
+            model = display_names([result["model"]])[result["model"]]
+            yield (f"{model}: {len(paths)} models saved, one per seed ({names}); "
                    "to map their deep ensemble, give the first to 'Predict landslide "
                    f"susceptibility' as {MODEL_FILE_LABEL} and the others as "
                    f"{MEMBERS_LABEL}.")
