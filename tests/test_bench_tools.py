@@ -4,7 +4,6 @@ these are their pure parts."""
 
 import importlib.util
 import pathlib
-import sys
 
 import pytest
 
@@ -12,9 +11,7 @@ BENCH = pathlib.Path(__file__).resolve().parent.parent / "bench"
 
 
 def load(name):
-    """A bench script as a module (``bench/`` is no package)."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
+    """A bench script as a module (``bench/`` is no package), loaded from its file."""
     spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
