@@ -105,6 +105,18 @@ def ensemble_name(members):
     return f"ensemble of {len(names)}: {', '.join(names)}"
 
 
+def members_line(members):
+    """``ensemble of 2 models: a.keras, b.keras (CNN (10 layers))``: the files, and
+    the models by their display names, for the log."""
+    from .commands.compare import display_names
+
+    codes = list(dict.fromkeys(m.name for m in members))
+    names = display_names(codes)
+    files = ", ".join(os.path.basename(m.path) for m in members)
+    return (f"ensemble of {len(members)} models: {files} "
+            f"({', '.join(names[code] for code in codes)})")
+
+
 def plan_job(members, spec, reporter):
     """The tiles: the smallest of the members' default tile sides, unless one is given."""
     info, stride = members[0].inputs.info, spec.stride
@@ -114,8 +126,8 @@ def plan_job(members, spec, reporter):
     tiles, tile_size = plan_tiles(info.height, info.width, int(spec.tile_size or min(sides)),
                                   stride)
     p = members[0].inputs.patch_size
-    reporter.info(f"Predicting {info.height} x {info.width} pixels with an {ensemble_name(members)}"
-                  f" ({p} x {p} x {info.count} patches), {len(tiles)} tiles of {tile_size} x "
+    reporter.info(f"Predicting {info.height} x {info.width} pixels with an {members_line(members)}"
+                  f"; {p} x {p} x {info.count} patches, {len(tiles)} tiles of {tile_size} x "
                   f"{tile_size}; the map is their mean probability.")
     return TileJob(members[0].inputs, stride, spec.batch_size, tile_size, tiles,
                    grid_nodes(info.height, stride), grid_nodes(info.width, stride))

@@ -164,6 +164,8 @@ def test_ensemble_maps_equal_numpy_on_the_members_maps(tiny, tmp_path):
 
     assert result["uncertainty"] == str(spread) and len(result["members"]) == 2
     assert result["model"].startswith("ensemble of 2")
+    files = ", ".join(os.path.basename(str(model)) for model in tiny["models"])
+    assert any(f"ensemble of 2 models: {files} (" in line for line in reporter.infos)
     assert mean_ds.GetMetadataItem("ENSEMBLE_SIZE") == "2"
     assert mean_ds.GetMetadataItem("FACTORS") == ",".join(NAMES)
     assert sd_ds.GetMetadataItem("LANDSLIDE_MAP") == "uncertainty"
