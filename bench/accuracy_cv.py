@@ -165,7 +165,7 @@ def model_stats(comparisons):
     import numpy as np
 
     from landslide_susceptibility.engine import significance
-    from landslide_susceptibility.engine.commands.compare import display_names
+    from landslide_susceptibility.models import display_names
 
     scores, sizes, order = {}, {}, []
     for outcome in comparisons:

@@ -108,7 +108,7 @@ def ensemble_name(members):
 def members_line(members):
     """``ensemble of 2 models: a.keras, b.keras (CNN (10 layers))``: the files, and
     the models by their display names, for the log."""
-    from .commands.compare import display_names
+    from ..models import display_names
 
     codes = list(dict.fromkeys(m.name for m in members))
     names = display_names(codes)

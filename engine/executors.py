@@ -125,11 +125,10 @@ def run_task(task, reporter):
         return run_one(task, reporter)
     if task.get("title"):
         reporter.info(f"== {task['title']}")
-    results = []
+    results, share = [], 100.0 / members
     for index, member in enumerate(member_tasks(task, members)):
         reporter.info(f"Seed {member['train_spec']['seed']}: member {index + 1} of {members} "
                       "of the deep ensemble")
-        share = 100.0 / members
         results.append(run_one(member, ScaledReporter(reporter, index * share,
                                                       (index + 1) * share)))
         if results[-1]["cancelled"]:

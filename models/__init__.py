@@ -67,6 +67,17 @@ def display_name(name):
     return _entry(name)[1]
 
 
+def display_names(codes):
+    """``{code: display name}`` of the models (the code when the registry lacks it)."""
+    names = {}
+    for code in codes:
+        try:
+            names[code] = display_name(code)
+        except (KeyError, ValueError):
+            names[code] = code
+    return names
+
+
 def default_hparams(name):
     """A (deep) copy of the default hyper-parameters of model ``name``."""
     return copy.deepcopy(_entry(name)[2])

@@ -222,3 +222,24 @@ def test_deep_ensemble_refit_saves_every_seed(small_stack, cv_samples, tmp_path,
     assert line.startswith("CNN (10 layers): 2 models saved")
     assert "cnn.keras, cnn_seed4.keras" in line and "Additional models (ensemble)" in line
     assert "<th>ensemble_seeds</th><td>2</td>" in open(result.report, encoding="utf-8").read()
+
+
+def test_deep_ensemble_stops_at_a_cancelled_member(monkeypatch, fake_reporter):
+    """A member cancelled mid-training ends the task: its result (cancelled) is the
+    task's, and no later member starts."""
+    from landslide_susceptibility.engine import executors
+
+    started = []
+
+    def one(task, reporter):
+        started.append(task["train_spec"]["seed"])
+        return {"id": task["id"], "cancelled": len(started) == 2, "labels": [0, 1],
+                "probability": [0.2, 0.8], "metrics": {"auc": 1.0}, "seconds": 1.0,
+                "model_path": None}
+
+    monkeypatch.setattr(executors, "run_one", one)
+    task = {"id": "cnn/r0f0", "kind": "fold", "title": "cnn, fold 1/5", "members": 3,
+            "train_spec": {"seed": 7, "output_model": "/x/cnn.keras"}}
+    result = executors.run_task(task, fake_reporter)
+    assert result["cancelled"] and started == [7, 8]
+    assert "member_auc" not in result

@@ -37,6 +37,7 @@ from ...core.specs import CompareOutcome, CompareSpec, ComparisonRow
 from ...core.specs.samples import DEFAULT_PATCH_SIZE
 from ...core.specs.training import MODEL_FILE_LABEL, VALIDATION_METHODS
 from ...core.stack import read_stack_info
+from ...models import display_names, is_classical
 from .. import metrics, significance
 from ..executors import executor_for
 from ..samples_input import load_samples
@@ -150,10 +151,8 @@ def fold_name(repeat, fold, k, method):
 def make_tasks(spec, plan, work):
     """The executor's tasks: every fold of every model (fold by fold, so that all
     models have the same folds when cancelled), then the refits."""
-    from ...models import is_classical
-
     def members(name):
-        return 1 if is_classical(name) else int(getattr(spec, "ensemble_seeds", 1) or 1)
+        return 1 if is_classical(name) else spec.ensemble_seeds
 
     tasks = []
     for index, (repeat, fold, description) in enumerate(plan.splits):
@@ -252,19 +251,6 @@ def pooled_curves(models, results):
     return curves
 
 
-def display_names(codes):
-    """``{code: display name}`` of the models (the code when the registry lacks it)."""
-    from ...models import display_name
-
-    names = {}
-    for code in codes:
-        try:
-            names[code] = display_name(code)
-        except (KeyError, ValueError):
-            names[code] = code
-    return names
-
-
 def report_settings(spec, plan):
     """The settings table of the report: data, validation, training settings."""
     settings = {"stack": spec.stack, "samples": spec.samples,
@@ -275,7 +261,7 @@ def report_settings(spec, plan):
                         patch_size=plan.patch_size, refit=spec.refit)
         if plan.method == "repeated_spatial_kfold":
             settings["repeats"] = spec.repeats
-    if getattr(spec, "ensemble_seeds", 1) > 1:
+    if spec.ensemble_seeds > 1:
         settings["ensemble_seeds"] = spec.ensemble_seeds
     return dict(settings, **spec.settings())
 
