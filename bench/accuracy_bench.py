@@ -146,7 +146,7 @@ def run_real(data, mode, classical, networks, folder, reporter, save):
     log(f"   random CV {out['glm_reproduced']['random_cv_auc']['mean']}, spatial CV "
         f"{out['glm_reproduced']['spatial_cv_auc']['mean']} (published 0.810 / 0.773)")
     cross_validate(stack, samples, model_groups(classical, networks, mode), folder,
-                   reporter, save, out, save.done("real"))
+                   reporter, save, out, save.done("real"), mode.get("first_repeat", 0))
     out["seconds"] = round(time.monotonic() - started, 1)
     return out
 
@@ -266,7 +266,8 @@ def run_synthetic(mode, classical, networks, folder, reporter, save):
         save()
 
     cross_validate(stack, samples, model_groups(classical, networks, mode), folder,
-                   reporter, save_with_truth, out, save.done("synthetic"))
+                   reporter, save_with_truth, out, save.done("synthetic"),
+                   mode.get("first_repeat", 0))
     add_truth_ratios(out, truth)
     out["seconds"] = round(time.monotonic() - started, 1)
     return out
@@ -307,6 +308,9 @@ def parse_args(argv):
                              "neighbourhood context (synthetic part)")
     parser.add_argument("--classical-repeats", type=int, help="override the mode's repeats")
     parser.add_argument("--network-repeats", type=int, help="override the mode's repeats")
+    parser.add_argument("--first-repeat", type=int, default=1,
+                        help="run the networks' repeats from this one on (1-based), to add "
+                             "repeats to an earlier run; merge both with accuracy_merge.py")
     parser.add_argument("--epochs", type=int, help="override the networks' epochs")
     parser.add_argument("--patience", type=int, help="override the networks' patience")
     parser.add_argument("--variants", default="",
@@ -359,6 +363,7 @@ def main(argv=None):
         ("classical_repeats", args.classical_repeats), ("network_repeats", args.network_repeats),
         ("epochs", args.epochs), ("patience", args.patience)) if v is not None},
                 truth=args.truth, plain_networks=not args.no_plain,
+                first_repeat=max(args.first_repeat - 1, 0),
                 variants=[v for v in args.variants.split(",") if v],
                 classical_variants=[v for v in args.classical_variants.split(",") if v])
     classical, networks = select_models((args.models or mode["models"]).split(","))

@@ -92,9 +92,11 @@ def _run_order(network):
 
 # ------------------------------------------------------------------ cross-validation
 
-def run_compare(stack, samples, models, repeats, settings, folder, reporter):
+def run_compare(stack, samples, models, repeats, settings, folder, reporter, first_repeat=0):
     """The engine's ``compare`` (repeated spatial 5-fold) of ``models``; its outcome
-    as JSON, with the wall time."""
+    as JSON, with the wall time. ``first_repeat`` > 0 leaves out the repeats before it
+    (0-based), e.g. to add repeats to an earlier run: the folds kept are the same as
+    in a full run."""
     from landslide_susceptibility.engine.commands import run_command
 
     started = time.monotonic()
@@ -106,14 +108,35 @@ def run_compare(stack, samples, models, repeats, settings, folder, reporter):
                   models=list(models),
                   repeats=repeats, output_folder=os.path.join(folder, "compare"),
                   output_report="")
-    if pretrain:
-        with pretrained_folds(stack, samples, models, settings, folder, reporter):
-            outcome = run_command("compare", params, reporter).to_json()
-    else:
+    with contextlib.ExitStack() as stack_of_contexts:
+        if first_repeat:
+            stack_of_contexts.enter_context(repeats_from(first_repeat))
+        if pretrain:
+            stack_of_contexts.enter_context(
+                pretrained_folds(stack, samples, models, settings, folder, reporter))
         outcome = run_command("compare", params, reporter).to_json()
     outcome["wall_seconds"] = round(time.monotonic() - started, 1)
     log(f"   {outcome['verdict']}")
     return outcome
+
+
+@contextlib.contextmanager
+def repeats_from(first):
+    """The compare command's fold plan without the repeats before ``first``."""
+    from landslide_susceptibility.engine.commands import compare
+
+    plan_folds = compare.plan_folds
+
+    def later_repeats(*args, **kwargs):
+        plan = plan_folds(*args, **kwargs)
+        plan.splits = [split for split in plan.splits if split[0] >= first]
+        return plan
+
+    compare.plan_folds = later_repeats
+    try:
+        yield
+    finally:
+        compare.plan_folds = plan_folds
 
 
 @contextlib.contextmanager
@@ -205,25 +228,35 @@ def _round(value, digits=4):
     return round(float(value), digits)
 
 
-def cross_validate(stack, samples, groups, folder, reporter, save, out, done=None):
+def cross_validate(stack, samples, groups, folder, reporter, save, out, done=None,
+                   first_repeat=0):
     """``groups``: ``[(title, models, repeats, settings)]``, run in order; their
     outcomes and pooled statistics go into ``out``, and ``save()`` is called after
     each. ``done``: comparisons of an earlier run (``--resume``), reused when their
-    models, repeats and settings are the same."""
+    models, repeats and settings are the same. ``first_repeat`` (0-based): the
+    networks' repeats before it are left out (added to an earlier run's by
+    ``accuracy_merge.py``)."""
     out.update(cv=dict(CV), comparisons={})
     for title, models, repeats, settings in groups:
         if not models:
             continue
         key = {"models": list(models), "repeats": repeats, "settings": settings}
-        earlier = (done or {}).get(title)
+        # later repeats only (--first-repeat): a comparison of its own, whose folds
+        # pool with the earlier repeats' under the same model name
+        first = min(first_repeat, repeats) if title != "classical" else 0
+        stored = f"{title} (repeats {first + 1}-{repeats})" if first else title
+        if first:
+            key["first_repeat"] = first
+        earlier = (done or {}).get(stored)
         if earlier and all(earlier.get(k) == v for k, v in key.items()):
-            log(f"-- {title}: reused from the earlier run")
-            out["comparisons"][title] = earlier
+            log(f"-- {stored}: reused from the earlier run")
+            out["comparisons"][stored] = earlier
         else:
-            log(f"-- {title}: {', '.join(models)}; {repeats} x 5 folds "
+            log(f"-- {stored}: {', '.join(models)}; {repeats - first} x 5 folds "
                 f"({time.strftime('%H:%M:%S')})")
-            outcome = run_compare(stack, samples, models, repeats, settings, folder, reporter)
-            out["comparisons"][title] = dict(_renamed(outcome, title, models), **key)
+            outcome = run_compare(stack, samples, models, repeats, settings, folder, reporter,
+                                  first)
+            out["comparisons"][stored] = dict(_renamed(outcome, title, models), **key)
         out.update(model_stats(list(out["comparisons"].values())))
         save()
 
