@@ -1,10 +1,12 @@
 """Old and new prediction paths of a network, timed in one process (``predict_bench``).
 
-* old path: what ``method="auto"`` ran before the XLA-compiled tails: the dense
-  path with a plain TensorFlow tail where a convolutional stem is shared (CNN,
-  ResNet18, DenseNet, CTLGNet), else per patch (ViT, FrIT);
+* old path: what ``method="auto"`` ran before the XLA-compiled tails and the
+  batches in flight at once: the dense path with a plain TensorFlow tail, one
+  batch at a time, where a convolutional stem is shared (CNN, ResNet18,
+  DenseNet, CTLGNet), else per patch (ViT, FrIT);
 * new path: what ``"auto"`` runs now (ViT and FrIT dense: shared patch
-  embedding, compiled tail);
+  embedding, compiled tail; every tail two batches at a time,
+  ``engine/model_batches.py``);
 * plain way: Keras ``model.predict`` on ready-cut patches, batch 256, as a new
   user would write it (reading and cutting the patches not even counted);
 * per-pixel part: the tail alone (what runs once per pixel after the shared
@@ -41,14 +43,16 @@ def matmul_rates(repeats=3, size=2048):
 
 @contextlib.contextmanager
 def old_path():
-    """The dense path's tails run as plain TensorFlow (the path before XLA)."""
+    """The dense path's tails run as plain TensorFlow, one batch at a time (the
+    path before XLA and before two batches in flight)."""
     from landslide_susceptibility.engine.dense_model import DenseModel
 
-    DenseModel.compile_tails = False
+    saved = DenseModel.compile_tails, DenseModel.workers
+    DenseModel.compile_tails, DenseModel.workers = False, 1
     try:
         yield
     finally:
-        DenseModel.compile_tails = True
+        DenseModel.compile_tails, DenseModel.workers = saved
 
 
 def plain_keras_rate(model, count, batch=PLAIN_BATCH, seed=0):
@@ -65,34 +69,42 @@ def plain_keras_rate(model, count, batch=PLAIN_BATCH, seed=0):
 
 def tail_rates(plan, batch, repeats, seconds=2.0):
     """The per-pixel part alone: FLOPs per pixel and pixels/s (wall and CPU time),
-    plain and compiled, interleaved; the best of ``repeats`` runs of ~``seconds``."""
+    plain and compiled one batch at a time, and as *Predict* runs it (``product``:
+    the plan's choice of compiled or plain, ``MODEL_WORKERS`` batches in flight),
+    interleaved; the best of ``repeats`` runs of ~``seconds``."""
     import numpy as np
 
+    from landslide_susceptibility.engine.model_batches import run_batches
     from landslide_susceptibility.engine.runners import PatchModel
     from landslide_susceptibility.models.flops import profile_flops
 
     x = np.random.default_rng(0).standard_normal((batch,) + plan.token_shape)
     x = x.astype(np.float32)
-    runners = {"plain": PatchModel(plan.tail, batch), "xla": PatchModel(plan.tail, batch, True)}
+    plain, xla = PatchModel(plan.tail, batch), PatchModel(plan.tail, batch, True)
+    chosen = xla if plan.compiled_tail else plain
+
+    def batches(runner):
+        return lambda n: [runner(x) for _ in range(n)]
+
+    runners = {"plain": batches(plain), "xla": batches(xla),
+               "product": lambda n: run_batches(lambda _: chosen(x), n * batch, batch)}
     for runner in runners.values():
-        runner(x)
+        runner(2)
     calls = {}
     for key, runner in runners.items():  # calls per run: about `seconds` each
         started = time.perf_counter()
-        runner(x)
-        calls[key] = max(1, int(seconds / max(time.perf_counter() - started, 1e-3)))
+        runner(2)
+        calls[key] = max(2, int(2 * seconds / max(time.perf_counter() - started, 1e-3)))
     best = {f"{key}_{clock}": 0.0 for key in runners for clock in ("wall", "cpu")}
     for _ in range(repeats):
         for key, runner in runners.items():
             started, clock = time.perf_counter(), time.process_time()
-            for _ in range(calls[key]):
-                runner(x)
+            runner(calls[key])
             pixels = calls[key] * batch
             best[f"{key}_wall"] = max(best[f"{key}_wall"], pixels / (time.perf_counter() - started))
             best[f"{key}_cpu"] = max(best[f"{key}_cpu"],
                                      pixels / max(time.process_time() - clock, 1e-9))
     return profile_flops(plan.tail), best
-
 
 
 def compare(model, plan, row, run_dense, repeats, batch=PLAIN_BATCH, plain_count=512):
@@ -107,7 +119,7 @@ def compare(model, plan, row, run_dense, repeats, batch=PLAIN_BATCH, plain_count
     old = per_patch
     if plan is not None and plan.worthwhile:
         old = dense
-        if plan.compiled_tail:
+        if plan.tail is not None:
             with old_path():
                 old = run_dense()
             out["dense_old_pixels_per_s"] = round(old, 1)
@@ -117,7 +129,7 @@ def compare(model, plan, row, run_dense, repeats, batch=PLAIN_BATCH, plain_count
     if plan is not None and plan.tail is not None:
         flops, rates = tail_rates(plan, batch, repeats)
         out["per_pixel_flops"] = flops
-        for key in ("plain", "xla"):
+        for key in ("plain", "xla", "product"):
             out[f"per_pixel_{key}_pixels_per_s"] = round(rates[f"{key}_wall"], 1)
             out[f"per_pixel_{key}_share_of_matmul"] = round(flops * rates[f"{key}_wall"]
                                                             / wall_mm, 3)

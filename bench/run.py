@@ -184,7 +184,10 @@ def fast_path_figures(label, row):
         {"name": f"{label}, new / plain Keras", "value": row["new_over_plain_keras"],
          "unit": "ratio"}]
     if "per_pixel_flops" in row:
-        for key, what in (("plain", "old"), ("xla", "XLA")):
+        for key, what in (("plain", "old"), ("xla", "XLA"),
+                          ("product", "as Predict runs it, batches in flight at once")):
+            if f"per_pixel_{key}_share_of_matmul" not in row:
+                continue
             figures.append({
                 "name": f"{label}, per-pixel part ({what}) share of matmul",
                 "value": row[f"per_pixel_{key}_share_of_matmul"], "unit": "share",

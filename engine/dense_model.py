@@ -16,9 +16,8 @@ the per-patch path on random data (:func:`check_dense`, tolerance
 
 import numpy as np
 
-from ..core.errors import CancelledError
-from ..core.map_writer import CANCEL_MESSAGE
 from ..core.tiling import check_bounds, patch_view
+from .model_batches import MODEL_WORKERS, run_batches
 from .runners import PatchModel, with_precision
 
 DENSE_TOLERANCE = 1e-4
@@ -61,6 +60,7 @@ class DenseModel:
     """Dense evaluation of a :class:`.dense_plan.DensePlan` over normalised windows."""
 
     compile_tails = True  # False: the plain tail everywhere (benchmarks time the old path)
+    workers = MODEL_WORKERS  # tail batches in flight at once (:mod:`.model_batches`)
 
     def __init__(self, plan, patch_size, bands, batch_size, precision="float32", compiled=None):
         """``precision``: the tail's (:func:`.runners.with_precision`); ``compiled``:
@@ -166,7 +166,8 @@ class DenseModel:
 
     def predict(self, window, rows, cols, is_cancelled=None, progress=None):
         """Probabilities of window pixels ``(rows, cols)``; ``progress(fraction)``
-        is called after each batch of the per-patch part."""
+        is called after each batch of the per-patch part, whose batches run
+        :attr:`workers` at a time."""
         feats, centres = self.features(window)
         index, r, c = self.phase_index(rows, cols)
         if self.plan.mode == "head":
@@ -177,22 +178,15 @@ class DenseModel:
             return self._activate(logits).numpy().astype(np.float32)
         view = self._token_view(feats, r, c)
         rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
-        out = np.empty(len(rows), np.float32)
-        batch = self.batch_size
-        for start in range(0, len(rows), batch):
-            if is_cancelled is not None and is_cancelled():
-                raise CancelledError(CANCEL_MESSAGE)
-            chunk = slice(start, start + batch)
+
+        def tail(chunk):
             tokens = view[index[chunk], r[chunk], c[chunk]]
             if centres is None:
-                out[chunk] = self._tail(tokens)
-            else:
-                out[chunk] = self._tail(tokens, self.centres_of(centres, rows[chunk],
-                                                                cols[chunk]))
-            if progress is not None:
-                progress(min(start + batch, len(rows)) / len(rows))
-        return out
+                return self._tail(tokens)
+            return self._tail(tokens, self.centres_of(centres, rows[chunk], cols[chunk]))
 
+        return run_batches(tail, len(rows), self.batch_size, self.workers, is_cancelled,
+                           progress)
 
 def check_dense(dense, patch_model, patch_size, bands, seed=0, rows=13, cols=11):
     """Largest difference between the dense and the per-patch path on random data."""

@@ -11,6 +11,7 @@ import numpy as np
 from ..core.errors import CancelledError
 from ..core.map_writer import CANCEL_MESSAGE, OUTPUT_NODATA, MapWriter
 from ..core.tiling import assemble, patch_view, prepare_tile
+from .model_batches import run_batches
 from .prefetch import Prefetcher, dense_tiles, patch_batches
 from .stack_reader import StackReader
 
@@ -104,16 +105,9 @@ def tile_values(tile, dense, patch_model, is_cancelled=None, progress=None):
         return dense.predict(tile.window, tile.pixel_rows, tile.pixel_cols, is_cancelled,
                              progress)
     view = patch_view(tile.window, tile.window.shape[0] - tile.eval_rows + 1)
-    total, batch = len(tile.pixel_rows), patch_model.batch_size
-    out = np.empty(total, np.float32)
-    for start in range(0, total, batch):
-        if is_cancelled is not None and is_cancelled():
-            raise CancelledError(CANCEL_MESSAGE)
-        chunk = slice(start, start + batch)
-        out[chunk] = patch_model(view[tile.pixel_rows[chunk], tile.pixel_cols[chunk]])
-        if progress is not None:
-            progress(min(start + batch, total) / total)
-    return out
+    rows, cols = tile.pixel_rows, tile.pixel_cols
+    return run_batches(lambda chunk: patch_model(view[rows[chunk], cols[chunk]]), len(rows),
+                       patch_model.batch_size, is_cancelled=is_cancelled, progress=progress)
 
 
 def _run_patches(job, patch_model, state):
