@@ -3,7 +3,9 @@
 assembled (:func:`..core.tiling.assemble`) and written in order
 (:class:`..core.map_writer.MapWriter`), with progress and cancel per batch."""
 
+import collections
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +13,7 @@ import numpy as np
 from ..core.errors import CancelledError
 from ..core.map_writer import CANCEL_MESSAGE, OUTPUT_NODATA, MapWriter
 from ..core.tiling import assemble, patch_view, prepare_tile
-from .model_batches import run_batches
+from .model_batches import MODEL_WORKERS, run_batches
 from .prefetch import Prefetcher, dense_tiles, patch_batches
 from .stack_reader import StackReader
 
@@ -110,26 +112,38 @@ def tile_values(tile, dense, patch_model, is_cancelled=None, progress=None):
                        patch_model.batch_size, is_cancelled=is_cancelled, progress=progress)
 
 
-def _run_patches(job, patch_model, state):
-    """Per-patch path: full batches packed across tiles; tiles finish in order."""
+def _run_patches(job, patch_model, state, workers=MODEL_WORKERS):
+    """Per-patch path: full batches packed across tiles, ``workers`` of them in
+    flight at once (:mod:`.model_batches`); tiles finish in order."""
     pending = {}  # tile index -> tile, in reading order
+    running = collections.deque()  # (segments, future), in reading order
     items = Prefetcher(patch_batches(job.tiles, job.make_prepare, job.inputs.patch_size,
                                      job.batch_size))
-    try:
-        for item in items:
-            state.check()
-            if item[0] == "tile":
-                tile = item[1]
-                tile.results = np.empty(len(tile.pixel_rows), np.float32)
-                pending[tile.index] = tile
-            else:
-                clock = time.monotonic()
-                probability = patch_model(item[1])
-                state.model_seconds += time.monotonic() - clock
-                _scatter(pending, item[2], probability)
+
+    def collect(count):  # model time: what the loop waits for the model
+        while len(running) > count:
+            segments, future = running.popleft()
+            clock = time.monotonic()
+            probability = future.result()
+            state.model_seconds += time.monotonic() - clock
+            _scatter(pending, segments, probability)
             _finish_ready(pending, state)
-    finally:
-        items.close()
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="landslide-model") as pool:
+        try:
+            for item in items:
+                state.check()
+                if item[0] == "tile":
+                    tile = item[1]
+                    tile.results = np.empty(len(tile.pixel_rows), np.float32)
+                    pending[tile.index] = tile
+                    _finish_ready(pending, state)  # an empty tile is done at once
+                else:
+                    running.append((item[2], pool.submit(patch_model, item[1])))
+                    collect(workers - 1)
+            collect(0)
+        finally:
+            items.close()
     if pending:
         raise RuntimeError("prediction ended with unfinished tiles")
 
