@@ -80,3 +80,27 @@ def test_cluster_projection_hours():
                                        abs=1e-3)
     assert hours["4"] == pytest.approx((cluster.BASIN_PIXELS / 4000 + 2 * tiles) / 3600,
                                        abs=1e-3)
+
+
+def test_later_repeats_keep_the_same_folds(monkeypatch):
+    """``accuracy_bench.py --first-repeat``: the compare command's plan without the
+    earlier repeats, the later ones as in a full run; the plan is restored after."""
+    import sys
+    import types
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        accuracy_cv = load("accuracy_cv")
+    finally:
+        sys.path.remove(str(BENCH))
+    from landslide_susceptibility.engine.commands import compare
+
+    def full_plan(*args, **kwargs):
+        splits = [(repeat, fold, {"fold": fold}) for repeat in range(3) for fold in range(5)]
+        return types.SimpleNamespace(splits=splits)
+
+    monkeypatch.setattr(compare, "plan_folds", full_plan)
+    with accuracy_cv.repeats_from(1):
+        kept = compare.plan_folds().splits
+    assert kept == full_plan().splits[5:]
+    assert compare.plan_folds is full_plan
