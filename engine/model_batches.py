@@ -20,6 +20,11 @@ from ..core.map_writer import CANCEL_MESSAGE
 MODEL_WORKERS = 2
 
 
+def model_pool(workers=MODEL_WORKERS):
+    """The threads that run a model's batches (``with model_pool() as pool``)."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="landslide-model")
+
+
 def run_batches(call, count, batch_size, workers=MODEL_WORKERS, is_cancelled=None,
                 progress=None):
     """``float32 (count,)``: ``call(chunk)`` (a slice of at most ``batch_size``
@@ -41,7 +46,7 @@ def run_batches(call, count, batch_size, workers=MODEL_WORKERS, is_cancelled=Non
             _check(is_cancelled)
             finished(chunk, call(chunk))
         return out
-    with ThreadPoolExecutor(workers, thread_name_prefix="landslide-model") as pool:
+    with model_pool(workers) as pool:
         running = collections.deque()
         for chunk in chunks:
             _check(is_cancelled)

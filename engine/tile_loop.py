@@ -5,7 +5,6 @@ assembled (:func:`..core.tiling.assemble`) and written in order
 
 import collections
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,7 @@ import numpy as np
 from ..core.errors import CancelledError
 from ..core.map_writer import CANCEL_MESSAGE, OUTPUT_NODATA, MapWriter
 from ..core.tiling import assemble, patch_view, prepare_tile
-from .model_batches import MODEL_WORKERS, run_batches
+from .model_batches import MODEL_WORKERS, model_pool, run_batches
 from .prefetch import Prefetcher, dense_tiles, patch_batches
 from .stack_reader import StackReader
 
@@ -129,7 +128,7 @@ def _run_patches(job, patch_model, state, workers=MODEL_WORKERS):
             _scatter(pending, segments, probability)
             _finish_ready(pending, state)
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="landslide-model") as pool:
+    with model_pool(workers) as pool:
         try:
             for item in items:
                 state.check()
