@@ -3,8 +3,9 @@
 One call of a compiled tail or of a small model keeps a CPU only partly busy
 (the attention matmuls of a 121-token patch are small, and the element-wise work
 between them runs on one thread), so two batches in flight at once fill the
-gaps: on the 2-core bench machine the per-pixel part ran 10-50 % faster with two
-(``make bench``: ``per_pixel_xla_concurrent``). Results do not depend on it:
+gaps: on the quiet 2-core bench machine the per-pixel part ran up to 1.4 times as
+fast with two (``bench/tail_workers.py``; ``make bench``: the per-pixel part "as
+Predict runs it"). Results do not depend on it:
 each batch is computed alone and lands in its own slice of the output.
 """
 
@@ -48,17 +49,18 @@ def run_batches(call, count, batch_size, workers=MODEL_WORKERS, is_cancelled=Non
         return out
     with model_pool(workers) as pool:
         running = collections.deque()
+
+        def collect(limit):  # the oldest chunks, until at most `limit` run
+            while len(running) > limit:
+                done, future = running.popleft()
+                finished(done, future.result())
+
         for chunk in chunks:
             _check(is_cancelled)
             running.append((chunk, pool.submit(call, chunk)))
-            if len(running) >= workers:
-                done, future = running.popleft()
-                finished(done, future.result())
-        while running:
-            done, future = running.popleft()
-            finished(done, future.result())
+            collect(workers - 1)
+        collect(0)
     return out
-
 
 def _check(is_cancelled):
     if is_cancelled is not None and is_cancelled():

@@ -85,14 +85,9 @@ def test_cluster_projection_hours():
 def test_later_repeats_keep_the_same_folds(monkeypatch):
     """``accuracy_bench.py --first-repeat``: the compare command's plan without the
     earlier repeats, the later ones as in a full run; the plan is restored after."""
-    import sys
     import types
 
-    sys.path.insert(0, str(BENCH))
-    try:
-        accuracy_cv = load("accuracy_cv")
-    finally:
-        sys.path.remove(str(BENCH))
+    accuracy_cv = load("accuracy_cv")
     from landslide_susceptibility.engine.commands import compare
 
     def full_plan(*args, **kwargs):
