@@ -10,6 +10,7 @@ each batch is computed alone and lands in its own slice of the output.
 """
 
 import collections
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -48,19 +49,40 @@ def run_batches(call, count, batch_size, workers=MODEL_WORKERS, is_cancelled=Non
             finished(chunk, call(chunk))
         return out
     with model_pool(workers) as pool:
-        running = collections.deque()
-
-        def collect(limit):  # the oldest chunks, until at most `limit` run
-            while len(running) > limit:
-                done, future = running.popleft()
-                finished(done, future.result())
-
+        queue = InOrder(pool, workers, finished)
         for chunk in chunks:
             _check(is_cancelled)
-            running.append((chunk, pool.submit(call, chunk)))
-            collect(workers - 1)
-        collect(0)
+            queue.submit(chunk, call, chunk)
+        queue.drain()
     return out
+
+
+class InOrder:
+    """Calls run on ``pool``, at most ``limit`` at once, their values handed to
+    ``finished(key, value)`` in the order they were submitted; ``waited`` is the
+    time spent waiting for them (the model's share of a loop's time). An error of
+    a call is raised where its value would be handed over."""
+
+    def __init__(self, pool, limit, finished):
+        self.pool, self.limit, self.finished = pool, max(1, int(limit)), finished
+        self.running = collections.deque()
+        self.waited = 0.0
+
+    def submit(self, key, call, *args):
+        """Start ``call(*args)``; hand over the oldest values until fewer than
+        ``limit`` run."""
+        self.running.append((key, self.pool.submit(call, *args)))
+        self.drain(self.limit - 1)
+
+    def drain(self, limit=0):
+        """Hand over the oldest values until at most ``limit`` calls run."""
+        while len(self.running) > limit:
+            key, future = self.running.popleft()
+            clock = time.monotonic()
+            value = future.result()
+            self.waited += time.monotonic() - clock
+            self.finished(key, value)
+
 
 def _check(is_cancelled):
     if is_cancelled is not None and is_cancelled():

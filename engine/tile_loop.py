@@ -3,7 +3,6 @@
 assembled (:func:`..core.tiling.assemble`) and written in order
 (:class:`..core.map_writer.MapWriter`), with progress and cancel per batch."""
 
-import collections
 import time
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ import numpy as np
 from ..core.errors import CancelledError
 from ..core.map_writer import CANCEL_MESSAGE, OUTPUT_NODATA, MapWriter
 from ..core.tiling import assemble, patch_view, prepare_tile
-from .model_batches import MODEL_WORKERS, model_pool, run_batches
+from .model_batches import MODEL_WORKERS, InOrder, model_pool, run_batches
 from .prefetch import Prefetcher, dense_tiles, patch_batches
 from .stack_reader import StackReader
 
@@ -115,20 +114,15 @@ def _run_patches(job, patch_model, state, workers=MODEL_WORKERS):
     """Per-patch path: full batches packed across tiles, ``workers`` of them in
     flight at once (:mod:`.model_batches`); tiles finish in order."""
     pending = {}  # tile index -> tile, in reading order
-    running = collections.deque()  # (segments, future), in reading order
     items = Prefetcher(patch_batches(job.tiles, job.make_prepare, job.inputs.patch_size,
                                      job.batch_size))
 
-    def collect(count):  # model time: what the loop waits for the model
-        while len(running) > count:
-            segments, future = running.popleft()
-            clock = time.monotonic()
-            probability = future.result()
-            state.model_seconds += time.monotonic() - clock
-            _scatter(pending, segments, probability)
-            _finish_ready(pending, state)
+    def finished(segments, probability):
+        _scatter(pending, segments, probability)
+        _finish_ready(pending, state)
 
     with model_pool(workers) as pool:
+        queue = InOrder(pool, workers, finished)
         try:
             for item in items:
                 state.check()
@@ -138,11 +132,11 @@ def _run_patches(job, patch_model, state, workers=MODEL_WORKERS):
                     pending[tile.index] = tile
                     _finish_ready(pending, state)  # an empty tile is done at once
                 else:
-                    running.append((item[2], pool.submit(patch_model, item[1])))
-                    collect(workers - 1)
-            collect(0)
+                    queue.submit(item[2], patch_model, item[1])
+            queue.drain()
         finally:
             items.close()
+            state.model_seconds += queue.waited  # what the loop waited for the model
     if pending:
         raise RuntimeError("prediction ended with unfinished tiles")
 

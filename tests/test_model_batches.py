@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from landslide_susceptibility.core.errors import CancelledError
-from landslide_susceptibility.engine.model_batches import run_batches
+from landslide_susceptibility.engine.model_batches import InOrder, model_pool, run_batches
 
 
 def slow_square(values, running, peak):
@@ -67,3 +67,15 @@ def test_a_batch_error_reaches_the_caller():
 
     with pytest.raises(ValueError, match="bad batch"):
         run_batches(call, 50, 10, 2)
+
+
+def test_in_order_hands_values_over_in_submission_order_and_times_the_wait():
+    handed = []
+    with model_pool(2) as pool:
+        queue = InOrder(pool, 2, lambda key, value: handed.append((key, value)))
+        for key, delay in enumerate([0.05, 0.0, 0.02, 0.0]):
+            queue.submit(key, lambda k, d: (time.sleep(d), k * 10)[1], key, delay)
+            assert len(queue.running) <= 1
+        queue.drain()
+    assert handed == [(0, 0), (1, 10), (2, 20), (3, 30)]
+    assert queue.waited > 0.03
