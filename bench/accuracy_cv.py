@@ -16,7 +16,7 @@ CV = {"validation": "repeated_spatial_kfold", "folds": 5, "block_size": 1000.0, 
 NETWORK_SETTINGS = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 16,
                     "label_smoothing": 0.1, "augment": True, "selection": "val_auc",
                     "categorical_encoding": "codes", "pixel_skip": False, "pretrain": False,
-                    "schedule": "constant"}
+                    "schedule": "constant", "weight_average": False, "mixup": 0.0}
 # Variants of a network (issue 19): ``NETWORK+VARIANT[+VARIANT...]`` in the tables;
 # each is the training settings above overlaid with the variant's, except
 # "defaults": the product's own training settings (the dialogs' defaults, the
@@ -28,6 +28,8 @@ VARIANTS = {
     "cosine": ("cosine schedule", {"schedule": "cosine"}),
     "adamw": ("AdamW", {"optimizer": "adamw"}),
     "accuracy": ("kept by validation accuracy", {"selection": "val_accuracy"}),
+    "average": ("weights averaged", {"weight_average": True}),
+    "mixup": ("mixup 0.2", {"mixup": 0.2}),
     # the encoder pretrained on the whole stack (no labels) by 'Pretrain network
     # encoder' with its defaults, then fine-tuned in every fold
     "pretrained": ("self-supervised pretraining", {"pretrain": True}),

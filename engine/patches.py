@@ -245,10 +245,11 @@ def augment(batch, rng, scale_range=(0.9, 1.1)):
 
 
 def batches(stack, rows, cols, labels, mean, std, batch_size, training, seed, epoch=0,
-            scale_range=(0.9, 1.1), augment_batches=None):
+            scale_range=(0.9, 1.1), augment_batches=None, mixup=0.0):
     """Yield (x, y) numpy batches; y is one-hot (n, 2). Shuffled when ``training``
-    and augmented too unless ``augment_batches`` is False; the order and the
-    augmentation depend only on ``seed`` and ``epoch``."""
+    and augmented too unless ``augment_batches`` is False; ``mixup`` > 0 mixes
+    every patch and its label with another of the batch (:func:`mix`). The order,
+    the augmentation and the mixing depend only on ``seed`` and ``epoch``."""
     augment_batches = training if augment_batches is None else augment_batches
     rows, cols, labels = map(np.asarray, (rows, cols, labels))
     rng = np.random.default_rng([seed, epoch])
@@ -259,11 +260,23 @@ def batches(stack, rows, cols, labels, mean, std, batch_size, training, seed, ep
         if augment_batches:
             x = augment(x, rng, scale_range)
         y = np.eye(2, dtype=np.float32)[labels[index].astype(int)]
+        if mixup:
+            x, y = mix(x, y, rng, mixup)
         yield x, y
 
 
+def mix(x, y, rng, alpha):
+    """Mixup: each patch and its label blended with those of a random other patch
+    of the batch, by a weight drawn from Beta(alpha, alpha)."""
+    weight = rng.beta(alpha, alpha, size=len(x)).astype(np.float32)
+    other = rng.permutation(len(x))
+    wx = weight.reshape((-1,) + (1,) * (x.ndim - 1))
+    return (wx * x + (1 - wx) * x[other]).astype(np.float32), \
+        (weight[:, None] * y + (1 - weight[:, None]) * y[other]).astype(np.float32)
+
+
 def tf_dataset(stack, rows, cols, labels, mean, std, batch_size, training, seed,
-               epoch=0, scale_range=(0.9, 1.1), augment_batches=None):
+               epoch=0, scale_range=(0.9, 1.1), augment_batches=None, mixup=0.0):
     """``batches`` as a prefetching ``tf.data.Dataset``."""
     import tensorflow as tf
 
@@ -272,6 +285,6 @@ def tf_dataset(stack, rows, cols, labels, mean, std, batch_size, training, seed,
     steps = -(-len(rows) // batch_size)
     return tf.data.Dataset.from_generator(
         lambda: batches(stack, rows, cols, labels, mean, std, batch_size, training, seed,
-                        epoch, scale_range, augment_batches),
+                        epoch, scale_range, augment_batches, mixup),
         output_signature=spec).apply(tf.data.experimental.assert_cardinality(steps)) \
         .prefetch(tf.data.AUTOTUNE)

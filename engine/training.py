@@ -12,6 +12,7 @@ Phases of :func:`train`: :func:`prepare` (samples, patches, statistics),
 and the keep-best rule per epoch) and :func:`save_best` (model + card).
 """
 
+import contextlib
 import math
 import os
 import platform
@@ -26,7 +27,7 @@ from ..core.files import atomic_output, ensure_writable_dir
 from ..core.sample_layer import select_split, validate_samples
 from ..core.specs import TrainOutcome
 from ..core.specs.samples import DEFAULT_PATCH_SIZE
-from ..core.specs.training import OPTIMIZERS, SELECTIONS
+from ..core.specs.training import OPTIMIZERS, SELECTIONS, WEIGHT_AVERAGE_MOMENTUM
 from . import metrics
 from .loaded_model import wrap_network
 from .model_cards import model_card_of, plugin_version  # noqa: F401 (plugin_version: API)
@@ -323,15 +324,18 @@ def run_epochs(spec, model, data, best_path, reporter, progress_range):
                              rate_function(getattr(spec, "schedule", "constant"),
                                            spec.learning_rate, steps_per_epoch, spec.epochs))
     log = EpochLog(selection=spec.selection)
+    average = averaged_weights(spec, model)
+    callbacks = [cancel] + ([average.callback()] if average else [])
     started = time.monotonic()
     for epoch in range(spec.epochs):
         cancel.epoch = epoch
-        scores = fit_epoch(spec, model, data, epoch, cancel)
-        if scores is None:
+        fitted = fit_epoch(spec, model, data, epoch, callbacks)
+        if fitted is None:
             break
-        log.add(scores)
+        with average.swapped() if average else contextlib.nullcontext():
+            log.add(dict(fitted, **validation_scores(spec, model, data)))
+            improved = log.keep_if_best(model, best_path)
         elapsed = time.monotonic() - started
-        improved = log.keep_if_best(model, best_path)
         reporter.info(_epoch_line(spec.epochs, log, improved, elapsed))
         if log.epochs_run == 1:
             first_epoch = elapsed  # includes the start-up: the next epoch times the rest
@@ -354,21 +358,37 @@ def run_epochs(spec, model, data, best_path, reporter, progress_range):
     return log
 
 
-def fit_epoch(spec, model, data, epoch, cancel):
-    """Fit one epoch and score the validation split: ``{history key: value}``, or
-    None when cancel came before a batch finished."""
+def averaged_weights(spec, model):
+    """The moving average of ``model``'s weights when the settings ask for it
+    (*Average the weights*), else None."""
+    if not getattr(spec, "weight_average", False):
+        return None
+    from .weight_average import WeightAverage
+
+    return WeightAverage(model, WEIGHT_AVERAGE_MOMENTUM)
+
+
+def fit_epoch(spec, model, data, epoch, callbacks):
+    """Fit one epoch: its training loss and accuracy, or None when cancel (the
+    first of ``callbacks``) came before a batch finished."""
     rows, cols, labels = data.train
+    cancel = callbacks[0]
     dataset = tf_dataset(data.stack, rows, cols, labels, data.mean, data.std,
-                         data.batch_size, True, spec.seed, epoch, augment_batches=spec.augment)
-    fit = model.fit(dataset, epochs=1, verbose=0, callbacks=[cancel], shuffle=False)
+                         data.batch_size, True, spec.seed, epoch, augment_batches=spec.augment,
+                         mixup=getattr(spec, "mixup", 0.0))
+    fit = model.fit(dataset, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
     if cancel.stopped and not fit.history.get("loss"):
         return None
+    return {"loss": float(fit.history["loss"][-1]),
+            "accuracy": float(fit.history["accuracy"][-1])}
+
+
+def validation_scores(spec, model, data):
+    """The validation split's loss, accuracy and AUC of ``model`` as it is now."""
     val_rows, val_cols, val_labels = data.validation
     val_p = predict_probability(model, data.stack, val_rows, val_cols, data.mean, data.std)
     val = metrics.evaluate(val_labels, val_p)
-    return {"loss": float(fit.history["loss"][-1]),
-            "accuracy": float(fit.history["accuracy"][-1]),
-            "val_loss": _smoothed_cross_entropy(val_labels, val_p, spec.label_smoothing),
+    return {"val_loss": _smoothed_cross_entropy(val_labels, val_p, spec.label_smoothing),
             "val_accuracy": val["oa"], "val_auc": val["auc"]}
 
 
@@ -429,6 +449,8 @@ def _training_facts(spec, data, log):
             "schedule": getattr(spec, "schedule", "constant"),
             "categorical_encoding": getattr(spec, "categorical_encoding", "codes"),
             "pixel_skip": bool(getattr(spec, "pixel_skip", False)),
+            "weight_average": bool(getattr(spec, "weight_average", False)),
+            "mixup": float(getattr(spec, "mixup", 0.0)),
             "pretrain": bool(getattr(spec, "pretrain", False)),
             "pretrained_encoder": getattr(spec, "pretrained_encoder", "") or None,
             "seed": spec.seed, "seconds": round(log.seconds, 2)}

@@ -176,3 +176,21 @@ def test_patch_cache_tolerates_files_vanishing(stack_file, tmp_path, monkeypatch
     monkeypatch.setattr(patches, "CACHE_MAX_AGE_S", 86400)
     assert patches.evict_stale(str(cache)) == [str(gone)]
     assert os.path.exists(again.path)
+
+
+def test_mixup_blends_patches_and_labels_by_one_weight():
+    """Mixup (engine.patches.mix): each output is w * a + (1 - w) * b of two inputs
+    of the batch, the same w for the patch and its label; labels still sum to 1."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 5, 5, 3)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[np.arange(12) % 2]
+    mixed_x, mixed_y = patches.mix(x, y, np.random.default_rng(7), 0.4)
+    draw = np.random.default_rng(7)
+    weight = draw.beta(0.4, 0.4, size=12).astype(np.float32)
+    other = draw.permutation(12)
+    expected = weight[:, None, None, None] * x + (1 - weight[:, None, None, None]) * x[other]
+    np.testing.assert_allclose(mixed_x, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(mixed_y[:, 1], weight * y[:, 1] + (1 - weight) * y[other, 1],
+                               rtol=1e-6)
+    np.testing.assert_allclose(mixed_y.sum(axis=1), 1.0, rtol=1e-6)
+    assert mixed_x.dtype == mixed_y.dtype == np.float32

@@ -23,6 +23,8 @@ SELECTIONS = (("val_accuracy", "Best validation accuracy (paper)"),
 CATEGORICAL_ENCODINGS = (("codes", "Class codes, Z-scored (paper)"),
                          ("one_hot", "One-hot, one channel per class"))
 SCHEDULES = (("constant", "Constant (paper)"), ("cosine", "Cosine decay after a warm-up"))
+# The momentum per step of "Average the weights" (engine/weight_average.py).
+WEIGHT_AVERAGE_MOMENTUM = 0.99
 OPTIMIZERS = (("sgd", "SGD, momentum 0.9 (paper)"), ("adam", "Adam"), ("adamw", "AdamW"))
 EVALUATION_SPLITS = tuple(zip(SAMPLE_SPLITS[::-1] + ("all",),
                               ("Test", "Validation", "Training", "All samples"), strict=True))
@@ -40,7 +42,8 @@ DEFAULT_NETWORK = "cnn"
 PAPER_SETTINGS = {"epochs": 100, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.001,
                   "label_smoothing": 0.1, "augment": True, "patience": 0,
                   "selection": "val_accuracy", "categorical_encoding": "codes",
-                  "pixel_skip": False, "schedule": "constant", "pretrain": False}
+                  "pixel_skip": False, "schedule": "constant", "pretrain": False,
+                  "weight_average": False, "mixup": 0.0}
 # How comparemodels validates: spatial k-fold by default, because on one split (and
 # worse, a random one) the spread between seeds is larger than most differences
 # between models (issue 17).
@@ -175,6 +178,18 @@ class TrainingSettings(Spec):
                           advanced=True,
                           help="Constant (the paper's), or a linear warm-up over the first "
                                "epoch followed by a cosine decay to zero at the last epoch")
+    weight_average: bool = param(False, key="WEIGHT_AVERAGE",
+                                 label="Average the weights (networks)", kind="bool",
+                                 advanced=True,
+                                 help="Networks: score, keep and write a moving average of "
+                                      "the weights over the last ~100 training steps rather "
+                                      "than the last step's weights, which are noisy on a "
+                                      "small inventory")
+    mixup: float = param(0.0, key="MIXUP", label="Mixup (networks)", kind="float",
+                         minimum=0.0, maximum=10.0, advanced=True, decimals=2,
+                         help="Networks: blend every training patch and its label with "
+                              "another of the batch, by a weight drawn from Beta(a, a) with "
+                              "this a (0: off; 0.2 is usual)")
 
     def settings(self):
         """The training settings alone, as a dict (for reports and cards)."""
