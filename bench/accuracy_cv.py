@@ -33,6 +33,9 @@ VARIANTS = {
     # the encoder pretrained on the whole stack (no labels) by 'Pretrain network
     # encoder' with its defaults, then fine-tuned in every fold
     "pretrained": ("self-supervised pretraining", {"pretrain": True}),
+    # the same on four times the unlabelled patches (16,000 rather than 4,000)
+    "pretrain16k": ("pretrained on 16,000 patches", {"pretrain": True,
+                                                     "pretraining": {"patches": 16000}}),
     # a deep ensemble (Compare's *Seeds per network*): every fold trained with seeds
     # s, s+1, s+2 on the same split, scored on the mean of their test probabilities
     "ensemble": ("3 seeds averaged", {"ensemble_seeds": 3}),
@@ -106,6 +109,7 @@ def run_compare(stack, samples, models, repeats, settings, folder, reporter, fir
     # the bench pretrains once per stack and model (``pretrained_folds``), never
     # in every fold through the product's own setting
     pretrain = settings.pop("pretrain", False)
+    pretraining = settings.pop("pretraining", {})  # the pretrain command's own settings
     params = dict(CV, **settings, pretrain=False, stack=stack, samples=samples,
                   models=list(models),
                   repeats=repeats, output_folder=os.path.join(folder, "compare"),
@@ -115,7 +119,8 @@ def run_compare(stack, samples, models, repeats, settings, folder, reporter, fir
             stack_of_contexts.enter_context(repeats_from(first_repeat))
         if pretrain:
             stack_of_contexts.enter_context(
-                pretrained_folds(stack, samples, models, settings, folder, reporter))
+                pretrained_folds(stack, samples, models, settings, folder, reporter,
+                                 pretraining))
         outcome = run_command("compare", params, reporter).to_json()
     outcome["wall_seconds"] = round(time.monotonic() - started, 1)
     log(f"   {outcome['verdict']}")
@@ -142,9 +147,10 @@ def repeats_from(first):
 
 
 @contextlib.contextmanager
-def pretrained_folds(stack, samples, models, settings, folder, reporter):
+def pretrained_folds(stack, samples, models, settings, folder, reporter, pretraining=None):
     """Within it, every fold of ``compare`` fine-tunes from an encoder pretrained
-    once on the whole stack (unlabelled patches: no label of any fold is seen)."""
+    once on the whole stack (unlabelled patches: no label of any fold is seen);
+    ``pretraining``: settings of the ``pretrain`` command other than its defaults."""
     from landslide_susceptibility.core.specs.training import CompareSpec
     from landslide_susceptibility.engine.commands import run_command
     from landslide_susceptibility.engine.samples_input import load_samples
@@ -154,7 +160,8 @@ def pretrained_folds(stack, samples, models, settings, folder, reporter):
     options = {key: settings[key] for key in ("categorical_encoding", "pixel_skip")
                if key in settings}
     log(f"   pretraining the {model} encoder on the stack")
-    run_command("pretrain", dict(options, stack=stack, model=model, output_encoder=encoder,
+    run_command("pretrain", dict(options, **(pretraining or {}), stack=stack, model=model,
+                                 output_encoder=encoder,
                                  patch_size=int(load_samples(samples)[1]["patch_size"]),
                                  seed=CV["seed"]),
                 reporter)
