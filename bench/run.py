@@ -273,8 +273,24 @@ BENCHMARKS = [
 ]
 
 
+# The CPU's vector instruction sets that set the matmul rate (the same "AMD EPYC"
+# has come with and without AVX-512 on this project's machines).
+SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+
+
+def simd_flags(cpuinfo="/proc/cpuinfo"):
+    """Which of :data:`SIMD_FLAGS` the CPU lists (empty when cpuinfo is unreadable)."""
+    try:
+        with open(cpuinfo, encoding="utf-8") as handle:
+            flags = next((line.split(":", 1)[1].split() for line in handle
+                          if line.startswith("flags")), [])
+    except OSError:
+        return []
+    return [flag for flag in SIMD_FLAGS if flag in flags]
+
+
 def machine(engine_info):
-    return {"cores": os.cpu_count(), "cpu": engine_info.get("cpu"),
+    return {"cores": os.cpu_count(), "cpu": engine_info.get("cpu"), "simd": simd_flags(),
             "gpus": engine_info.get("gpus", []), "python": platform.python_version(),
             "tensorflow": engine_info.get("tensorflow"), "keras": engine_info.get("keras"),
             "numpy": engine_info.get("numpy"), "gdal": engine_info.get("gdal"),

@@ -99,3 +99,12 @@ def test_later_repeats_keep_the_same_folds(monkeypatch):
         kept = compare.plan_folds().splits
     assert kept == full_plan().splits[5:]
     assert compare.plan_folds is full_plan
+
+
+def test_machine_names_the_vector_instruction_sets(run, tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("model name\t: AMD EPYC\nflags\t\t: fpu avx2 fma avx512f avx512_bf16 "
+                       "sse4_2\n", encoding="utf-8")
+    assert run.simd_flags(str(cpuinfo)) == ["avx2", "fma", "avx512f", "avx512_bf16"]
+    assert run.simd_flags(str(tmp_path / "missing")) == []
+    assert "simd" in run.machine({})
