@@ -117,7 +117,8 @@ def test_defaults_are_quick_and_the_papers_one_choice_away(provider):
                               "learning_rate": 0.001, "label_smoothing": 0.1, "augment": True,
                               "patience": 0, "selection": "val_accuracy",
                               "categorical_encoding": "codes", "pixel_skip": False,
-                              "schedule": "constant", "pretrain": False}
+                              "schedule": "constant", "pretrain": False,
+                              "weight_average": False, "mixup": 0.0}
     assert DEFAULT_MODEL == "random_forest"
     for name in ("trainmodel", "comparemodels"):
         algorithm = provider.algorithm(name)
