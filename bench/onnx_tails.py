@@ -22,6 +22,8 @@ import runpy
 import sys
 import time
 
+from tails import tail_and_tokens
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -57,14 +59,9 @@ def check(name, patch, batch):
     import tensorflow as tf
     import tf2onnx
 
-    from landslide_susceptibility.engine.dense_plan import dense_plan
-    from landslide_susceptibility.models import build_model
-
-    plan, reason = dense_plan(build_model(name, (patch, patch, 9)))
-    if plan is None or plan.tail is None:
-        return {"model": name, "patch": patch, "note": reason or "no per-pixel tail"}
-    x = np.random.default_rng(0).standard_normal((batch,) + plan.token_shape)
-    x = x.astype(np.float32)
+    plan, x = tail_and_tokens(name, patch, batch)
+    if plan is None:
+        return x
     signature = [tf.TensorSpec((None,) + plan.token_shape, tf.float32, name="tokens")]
     plain = tf.function(lambda t: plan.tail(t, training=False), input_signature=signature)
     xla = tf.function(lambda t: plan.tail(t, training=False), input_signature=signature,

@@ -18,6 +18,8 @@ import runpy
 import sys
 import time
 
+from tails import tail_and_tokens
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRECISIONS = ("float32", "bfloat16")
 
@@ -33,15 +35,11 @@ def pixels_per_s(runner, x, repeats):
 def check(name, patch, batch):
     import numpy as np
 
-    from landslide_susceptibility.engine.dense_plan import dense_plan
     from landslide_susceptibility.engine.runners import PatchModel, cpu_has_bfloat16, with_precision
-    from landslide_susceptibility.models import build_model
 
-    plan, reason = dense_plan(build_model(name, (patch, patch, 9)))
-    if plan is None or plan.tail is None:
-        return {"model": name, "patch": patch, "note": reason or "no per-pixel tail"}
-    x = np.random.default_rng(0).standard_normal((batch,) + plan.token_shape)
-    x = x.astype(np.float32)
+    plan, x = tail_and_tokens(name, patch, batch)
+    if plan is None:
+        return x
     repeats = 6 if patch >= 48 else 40
     row = {"model": name, "patch": patch, "batch": batch, "cpu_bf16": cpu_has_bfloat16()}
     values = {}

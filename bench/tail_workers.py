@@ -18,6 +18,8 @@ import runpy
 import sys
 import time
 
+from tails import tail_and_tokens
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -30,18 +32,12 @@ def rate(run, batches, batch):
 
 
 def check(name, patch, batch, pixels):
-    import numpy as np
-
-    from landslide_susceptibility.engine.dense_plan import dense_plan
     from landslide_susceptibility.engine.model_batches import MODEL_WORKERS, run_batches
     from landslide_susceptibility.engine.runners import PatchModel
-    from landslide_susceptibility.models import build_model
 
-    plan, reason = dense_plan(build_model(name, (patch, patch, 9)))
-    if plan is None or plan.tail is None:
-        return {"model": name, "patch": patch, "note": reason or "no per-pixel tail"}
-    x = np.random.default_rng(0).standard_normal((batch,) + plan.token_shape)
-    x = x.astype(np.float32)
+    plan, x = tail_and_tokens(name, patch, batch)
+    if plan is None:
+        return x
     runner = PatchModel(plan.tail, batch, plan.compiled_tail)
     runner(x)
     batches = max(4, pixels // batch)
