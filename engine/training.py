@@ -325,11 +325,11 @@ def run_epochs(spec, model, data, best_path, reporter, progress_range):
                                            spec.learning_rate, steps_per_epoch, spec.epochs))
     log = EpochLog(selection=spec.selection)
     average = averaged_weights(spec, model)
-    callbacks = [cancel] + ([average.callback()] if average else [])
+    extra = [average.callback()] if average else []
     started = time.monotonic()
     for epoch in range(spec.epochs):
         cancel.epoch = epoch
-        fitted = fit_epoch(spec, model, data, epoch, callbacks)
+        fitted = fit_epoch(spec, model, data, epoch, cancel, extra)
         if fitted is None:
             break
         with average.swapped() if average else contextlib.nullcontext():
@@ -368,15 +368,14 @@ def averaged_weights(spec, model):
     return WeightAverage(model, WEIGHT_AVERAGE_MOMENTUM)
 
 
-def fit_epoch(spec, model, data, epoch, callbacks):
-    """Fit one epoch: its training loss and accuracy, or None when cancel (the
-    first of ``callbacks``) came before a batch finished."""
+def fit_epoch(spec, model, data, epoch, cancel, extra=()):
+    """Fit one epoch with the ``cancel`` callback and the ``extra`` ones: its
+    training loss and accuracy, or None when cancel came before a batch finished."""
     rows, cols, labels = data.train
-    cancel = callbacks[0]
     dataset = tf_dataset(data.stack, rows, cols, labels, data.mean, data.std,
                          data.batch_size, True, spec.seed, epoch, augment_batches=spec.augment,
                          mixup=getattr(spec, "mixup", 0.0))
-    fit = model.fit(dataset, epochs=1, verbose=0, callbacks=callbacks, shuffle=False)
+    fit = model.fit(dataset, epochs=1, verbose=0, callbacks=[cancel, *extra], shuffle=False)
     if cancel.stopped and not fit.history.get("loss"):
         return None
     return {"loss": float(fit.history["loss"][-1]),
