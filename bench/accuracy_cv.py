@@ -16,7 +16,8 @@ CV = {"validation": "repeated_spatial_kfold", "folds": 5, "block_size": 1000.0, 
 NETWORK_SETTINGS = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 16,
                     "label_smoothing": 0.1, "augment": True, "selection": "val_auc",
                     "categorical_encoding": "codes", "pixel_skip": False, "pretrain": False,
-                    "schedule": "constant", "weight_average": False, "mixup": 0.0}
+                    "schedule": "constant", "weight_average": False, "mixup": 0.0,
+                    "average_views": False}
 # Variants of a network (issue 19): ``NETWORK+VARIANT[+VARIANT...]`` in the tables;
 # each is the training settings above overlaid with the variant's, except
 # "defaults": the product's own training settings (the dialogs' defaults, the
@@ -30,6 +31,8 @@ VARIANTS = {
     "accuracy": ("kept by validation accuracy", {"selection": "val_accuracy"}),
     "average": ("weights averaged", {"weight_average": True}),
     "mixup": ("mixup 0.2", {"mixup": 0.2}),
+    # test-time augmentation: the probability is the mean over the patch's 8 flips and turns
+    "views": ("8 flips and turns averaged", {"average_views": True}),
     # the encoder pretrained on the whole stack (no labels) by 'Pretrain network
     # encoder' with its defaults, then fine-tuned in every fold
     "pretrained": ("self-supervised pretraining", {"pretrain": True}),

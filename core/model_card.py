@@ -154,3 +154,9 @@ def check_stack_matches(card, names, categorical, source="STACK"):
             f"  stack ({len(actual)}): {describe(actual)}\n"
             "Use the stack the model was trained on (same factors in the same order), "
             "or train a model on this stack.")
+
+
+def averages_views(card):
+    """Whether the model's probability is the mean over the eight flips and turns
+    of its patch (*Average over flips and turns*, a training setting in the card)."""
+    return bool((card.get("training") or {}).get("average_views", False))

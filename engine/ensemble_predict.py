@@ -5,8 +5,8 @@
 model is (:mod:`.predict`'s phases: its card checked against the stack, the
 dense or per-patch evaluation chosen and checked); the members must share the
 factors and the patch size (:func:`..core.ensemble.check_members`). Each tile
-is read once per normalisation (members trained on the same samples share
-one), every member's values are assembled into the tile as a single-model map
+is read once per normalisation and patch side read (members trained on the same
+samples share one), every member's values are assembled into the tile as a single-model map
 would have them (:func:`..core.tiling.assemble`, stride interpolation
 included), and :class:`..core.ensemble.EnsembleStats` combines them: the mean
 is written to the map, the population standard deviation to the optional
@@ -45,8 +45,10 @@ class Member:
     def name(self):
         return self.inputs.card["model"]
 
-    def normalisation(self):
-        return tuple(self.inputs.mean), tuple(self.inputs.std)
+    def reading(self):
+        """How its tiles are read: the normalisation and the patch side read (members
+        that share it share one read of a tile)."""
+        return tuple(self.inputs.mean), tuple(self.inputs.std), self.inputs.read_size
 
 
 def predict_ensemble(spec, reporter, seed=0):
@@ -150,8 +152,8 @@ def run_tiles(job, members, state, spread=None):
     started = time.monotonic()
     _describe_members(state.writer.dataset, members)
     prepare = {}
-    for member in members:  # one reader per normalisation
-        key = member.normalisation()
+    for member in members:  # one reader per normalisation and patch side read
+        key = member.reading()
         if key not in prepare:
             prepare[key] = dataclasses.replace(job, inputs=member.inputs).make_prepare()
     for tile in job.tiles:
@@ -159,7 +161,7 @@ def run_tiles(job, members, state, spread=None):
         stats = EnsembleStats((tile.rows, tile.cols))
         prepared = {}
         for number, member in enumerate(members):
-            key = member.normalisation()
+            key = member.reading()
             if key not in prepared:
                 prepared[key] = prepare[key](copy.copy(tile))
             values = _member_values(prepared[key], member, state, tile, number / len(members),

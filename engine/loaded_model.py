@@ -14,8 +14,8 @@ landslide probability of patches or of stack pixels the same way for both:
 
 import numpy as np
 
-from ..core.model_card import check_stack_matches, read_card
-from .patches import PaddedStack, normalise
+from ..core.model_card import averages_views, check_stack_matches, read_card
+from .patches import PaddedStack, mean_over_views, normalise, stack_for_views, view_size
 
 
 class LoadedModel:
@@ -47,9 +47,10 @@ class LoadedModel:
         :class:`.patches.PaddedStack` of this model's patch size) centred on
         (rows, cols). Raises ``KeyboardInterrupt`` when ``is_cancelled()``."""
         rows, cols = np.asarray(rows), np.asarray(cols)
-        if stack.patch_size != self.patch_size:
+        if stack.patch_size not in (self.patch_size, self.read_size):
             raise ValueError(f"the stack's patches are {stack.patch_size} pixels, the "
                              f"model's {self.patch_size}")
+        stack = self.readable(stack)
         out = []
         for start in range(0, len(rows), max(1, int(batch_size))):
             if is_cancelled is not None and is_cancelled():
@@ -59,9 +60,19 @@ class LoadedModel:
                                                                  cols[start:stop])))
         return np.concatenate(out).astype(float) if out else np.empty(0)
 
+    @property
+    def read_size(self):
+        """The side of the patches :meth:`probability_of_patches` takes."""
+        return self.patch_size
+
+    def readable(self, stack):
+        """``stack`` (padded for :attr:`patch_size`) as this model reads it."""
+        return stack
+
     def padded_stack(self, stack_path, cache_dir=None, is_cancelled=None):
-        """The :class:`.patches.PaddedStack` of ``stack_path`` for this model."""
-        return PaddedStack(stack_path, self.patch_size, cache_dir=cache_dir or self.cache_dir,
+        """The :class:`.patches.PaddedStack` of ``stack_path`` for this model (its
+        patches of :attr:`read_size`)."""
+        return PaddedStack(stack_path, self.read_size, cache_dir=cache_dir or self.cache_dir,
                            is_cancelled=is_cancelled)
 
 
@@ -75,12 +86,28 @@ class NetworkModel(LoadedModel):
         self.keras_model = keras_model
         self.mean = card["normalisation"]["mean"]
         self.std = card["normalisation"]["std"]
+        self.average_views = averages_views(card)
+
+    @property
+    def read_size(self):
+        return view_size(self.patch_size) if self.average_views else self.patch_size
+
+    def readable(self, stack):
+        return stack_for_views(stack) if self.average_views else stack
 
     def probability_of_patches(self, raw):
+        """As :meth:`LoadedModel.probability_of_patches`, of patches of
+        :attr:`read_size` (averaged over the views when the card asks for it)."""
         if len(raw) == 0:
             return np.empty(0)
         x = normalise(np.asarray(raw, np.float32), self.mean, self.std)
-        return np.asarray(self.keras_model(x, training=False))[:, 1].astype(float)
+
+        def probability(patches):
+            return np.asarray(self.keras_model(patches, training=False))[:, 1]
+
+        if self.average_views:
+            return mean_over_views(probability, x, self.patch_size).astype(float)
+        return probability(x).astype(float)
 
     @property
     def parameters(self):

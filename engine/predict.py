@@ -57,7 +57,7 @@ from ..core.map_writer import (
     gdal_cache_limit,
     overview_levels,
 )
-from ..core.model_card import check_stack_matches, read_card
+from ..core.model_card import averages_views, check_stack_matches, read_card
 from ..core.progress import scaled
 from ..core.samples import pad_width
 from ..core.stack import raster_output, read_stack_info
@@ -70,7 +70,8 @@ from .dense_model import (
     low_precision_patches,
 )
 from .dense_plan import dense_plan
-from .runners import PatchModel, cpu_has_bfloat16
+from .patches import view_size
+from .runners import PatchModel, ViewsAveraged, cpu_has_bfloat16
 from .tile_loop import RunState, TileJob, run_tiles
 
 DEFAULT_TILE = 256          # output tile side, per-patch path
@@ -85,6 +86,18 @@ class Inputs:
     patch_size: int
     mean: list
     std: list
+
+    @property
+    def views(self):
+        """Whether the map is the mean over the patches' eight flips and turns."""
+        from ..models import is_classical
+
+        return averages_views(self.card) and not is_classical(self.card["model"])
+
+    @property
+    def read_size(self):
+        """The side of the patches read per pixel (:func:`.patches.view_size` with views)."""
+        return view_size(self.patch_size) if self.views else self.patch_size
 
 
 @dataclass
@@ -165,6 +178,8 @@ def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,
     if precision != "float32" and not cpu_has_bfloat16():
         reporter.warning(f"This CPU has no {precision} instructions: {precision} is "
                          "emulated and usually slower than float32.")
+    if inputs.views:
+        return _views_evaluation(model, patch_model, inputs, method, precision, seed, reporter)
     if method == "patch":
         if precision == "float32":
             return Evaluation(patch_model, note="per patch (as asked)")
@@ -173,6 +188,19 @@ def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,
     if evaluation.dense is None and method == "dense":
         raise InputError(f"Dense evaluation is not possible for this model: "
                          f"{evaluation.note}.")
+    return evaluation
+
+
+def _views_evaluation(model, patch_model, inputs, method, precision, seed, reporter):
+    """*Average over flips and turns*: per patch, the mean over the eight views."""
+    if method == "dense":
+        raise InputError("Dense evaluation is not possible for this model: it averages "
+                         "over flips and turns (a training setting), which runs patch by "
+                         "patch. Choose another Evaluation.")
+    why = "averaged over 8 flips and turns"
+    evaluation = Evaluation(patch_model, note=f"per patch ({why})") if precision == "float32" \
+        else _low_precision(model, patch_model, precision, seed, reporter, why)
+    evaluation.patch_model = ViewsAveraged(evaluation.patch_model, inputs.patch_size)
     return evaluation
 
 

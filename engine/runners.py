@@ -60,6 +60,30 @@ class PatchModel:
         return np.concatenate(out) if out else np.empty(0, np.float32)
 
 
+class ViewsAveraged:
+    """A per-patch runner (``runner(x)`` -> values, ``batch_size``) of patches of
+    :func:`.patches.view_size` around each pixel whose value is the mean of
+    ``runner`` over the eight flips and turns of the ``patch_size`` patch
+    (*Average over flips and turns*)."""
+
+    def __init__(self, runner, patch_size):
+        self.runner = runner
+        self.batch_size = runner.batch_size
+        self.patch_size = int(patch_size)
+
+    def __call__(self, x):
+        from .patches import mean_over_views
+
+        if len(x) == 0:
+            return np.empty(0, np.float32)
+        return mean_over_views(self.runner, x, self.patch_size).astype(np.float32)
+
+    def predict(self, x):
+        step = self.batch_size
+        out = [self(x[i:i + step]) for i in range(0, len(x), step)]
+        return np.concatenate(out) if out else np.empty(0, np.float32)
+
+
 def _padded(x, batch_size, shape):
     """``x`` zero-padded to ``batch_size`` rows of ``shape``."""
     padded = np.zeros((batch_size,) + shape, np.float32)

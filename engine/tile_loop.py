@@ -31,7 +31,7 @@ class TileJob:
     def make_prepare(self):
         """A tile reader with its own GDAL dataset (called in the reader thread)."""
         inputs = self.inputs
-        reader = StackReader(inputs.info, inputs.patch_size, inputs.mean, inputs.std)
+        reader = StackReader(inputs.info, inputs.read_size, inputs.mean, inputs.std)
         return lambda tile: prepare_tile(tile, reader, self.stride, self.row_nodes,
                                          self.col_nodes)
 
@@ -114,7 +114,7 @@ def _run_patches(job, patch_model, state, workers=MODEL_WORKERS):
     """Per-patch path: full batches packed across tiles, ``workers`` of them in
     flight at once (:mod:`.model_batches`); tiles finish in order."""
     pending = {}  # tile index -> tile, in reading order
-    items = Prefetcher(patch_batches(job.tiles, job.make_prepare, job.inputs.patch_size,
+    items = Prefetcher(patch_batches(job.tiles, job.make_prepare, job.inputs.read_size,
                                      job.batch_size))
 
     def finished(segments, probability):

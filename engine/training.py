@@ -31,7 +31,14 @@ from ..core.specs.training import OPTIMIZERS, SELECTIONS, WEIGHT_AVERAGE_MOMENTU
 from . import metrics
 from .loaded_model import wrap_network
 from .model_cards import model_card_of, plugin_version  # noqa: F401 (plugin_version: API)
-from .patches import PaddedStack, batches, tf_dataset, training_statistics
+from .patches import (
+    PaddedStack,
+    batches,
+    mean_over_views,
+    stack_for_views,
+    tf_dataset,
+    training_statistics,
+)
 from .schedules import rate_function
 
 # Optimizer code (``core.specs.training.OPTIMIZERS``) -> Keras class and options.
@@ -146,12 +153,20 @@ def make_optimizer(code, learning_rate):
     return getattr(keras.optimizers, name)(learning_rate=learning_rate, **options)
 
 
-def predict_probability(model, stack, rows, cols, mean, std, batch_size=256):
-    """Landslide probability (softmax index 1) for the patches at (rows, cols)."""
+def predict_probability(model, stack, rows, cols, mean, std, batch_size=256, average_views=False):
+    """Landslide probability (softmax index 1) for the patches at (rows, cols);
+    with ``average_views`` the mean over every patch's eight flips and turns
+    (:func:`.patches.mean_over_views`)."""
     out = []
     dummy = np.zeros(len(rows), dtype=int)
-    for x, _ in batches(stack, rows, cols, dummy, mean, std, batch_size, False, 0):
-        out.append(model(x, training=False).numpy()[:, 1])
+    size = stack.patch_size
+    source = stack_for_views(stack) if average_views else stack
+
+    def probability(x):
+        return model(x, training=False).numpy()[:, 1]
+
+    for x, _ in batches(source, rows, cols, dummy, mean, std, batch_size, False, 0):
+        out.append(mean_over_views(probability, x, size) if average_views else probability(x))
     return np.concatenate(out) if out else np.empty(0)
 
 
@@ -385,7 +400,8 @@ def fit_epoch(spec, model, data, epoch, cancel, extra=()):
 def validation_scores(spec, model, data):
     """The validation split's loss, accuracy and AUC of ``model`` as it is now."""
     val_rows, val_cols, val_labels = data.validation
-    val_p = predict_probability(model, data.stack, val_rows, val_cols, data.mean, data.std)
+    val_p = predict_probability(model, data.stack, val_rows, val_cols, data.mean, data.std,
+                                average_views=getattr(spec, "average_views", False))
     val = metrics.evaluate(val_labels, val_p)
     return {"val_loss": _smoothed_cross_entropy(val_labels, val_p, spec.label_smoothing),
             "val_accuracy": val["oa"], "val_auc": val["auc"]}
@@ -450,6 +466,7 @@ def _training_facts(spec, data, log):
             "pixel_skip": bool(getattr(spec, "pixel_skip", False)),
             "weight_average": bool(getattr(spec, "weight_average", False)),
             "mixup": float(getattr(spec, "mixup", 0.0)),
+            "average_views": bool(getattr(spec, "average_views", False)),
             "pretrain": bool(getattr(spec, "pretrain", False)),
             "pretrained_encoder": getattr(spec, "pretrained_encoder", "") or None,
             "seed": spec.seed, "seconds": round(log.seconds, 2)}

@@ -118,7 +118,8 @@ def test_defaults_are_quick_and_the_papers_one_choice_away(provider):
                               "patience": 0, "selection": "val_accuracy",
                               "categorical_encoding": "codes", "pixel_skip": False,
                               "schedule": "constant", "pretrain": False,
-                              "weight_average": False, "mixup": 0.0}
+                              "weight_average": False, "mixup": 0.0,
+                              "average_views": False}
     assert DEFAULT_MODEL == "random_forest"
     for name in ("trainmodel", "comparemodels"):
         algorithm = provider.algorithm(name)

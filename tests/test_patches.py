@@ -97,6 +97,30 @@ def test_augment_keeps_the_sample_cell_of_an_even_patch_in_place():
         assert any(np.array_equal(augmented[1:, 1:], c) for c in candidates)
 
 
+@pytest.mark.parametrize("shape", [(4, 6, 6, 3), (5, 7, 3), (0, 6, 6, 3)])
+def test_normalise_is_the_per_band_z_score_with_nodata_at_zero(shape):
+    rng = np.random.default_rng(0)
+    batch = rng.normal(3.0, 2.0, size=shape).astype(np.float32)
+    batch.reshape(-1)[::7] = np.nan
+    mean, std = rng.normal(size=3).astype(np.float32), rng.uniform(0.5, 2, 3).astype(np.float32)
+    expected = np.nan_to_num((batch - mean) * (np.float32(1) / std), nan=0.0)
+    out = patches.normalise(batch, list(mean), list(std))
+    assert out.dtype == np.float32 and out.shape == batch.shape
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_views_are_the_eight_flips_and_turns_about_the_sample_cell():
+    batch = np.random.default_rng(0).normal(size=(5, 7, 7, 2)).astype(np.float32)
+    eight = patches.views(batch)
+    assert eight.shape == (8, *batch.shape)
+    for view, (flip, turns) in zip(eight, patches.VIEWS, strict=True):
+        flipped = batch[:, :, ::-1] if flip else batch
+        np.testing.assert_array_equal(view, np.rot90(flipped, turns, axes=(1, 2)))
+    np.testing.assert_array_equal(eight[0], batch)
+    even = np.random.default_rng(1).normal(size=(3, 8, 8, 1)).astype(np.float32)
+    np.testing.assert_array_equal(patches.views(even)[:, :, 4, 4], np.stack([even[:, 4, 4]] * 8))
+
+
 def test_tf_dataset_yields_the_same_batches(stack_file, tmp_path):
     path, _ = stack_file
     stack = patches.PaddedStack(path, 8, cache_dir=str(tmp_path / "cache"))

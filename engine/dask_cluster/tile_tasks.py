@@ -125,10 +125,10 @@ def _reader(job):
     from ..stack_reader import StackReader
 
     inputs = job.inputs
-    key = (inputs.info.path, inputs.patch_size, tuple(inputs.mean), tuple(inputs.std))
+    key = (inputs.info.path, inputs.read_size, tuple(inputs.mean), tuple(inputs.std))
     cached = getattr(_LOCAL, "reader", None)
     if cached is None or cached[0] != key:
-        _LOCAL.reader = cached = (key, StackReader(inputs.info, inputs.patch_size,
+        _LOCAL.reader = cached = (key, StackReader(inputs.info, inputs.read_size,
                                                     inputs.mean, inputs.std))
     return cached[1]
 

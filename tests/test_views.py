@@ -1,0 +1,131 @@
+"""Average over flips and turns (test-time augmentation): the eight views against
+numpy's flips and turns, the map against a numpy reference at every pixel, the
+ensemble of a model with views and one without, and a training run whose
+validation, evaluation and card agree."""
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from landslide_susceptibility.core.errors import InputError
+from landslide_susceptibility.core.model_card import read_card, write_card
+from landslide_susceptibility.engine import patches
+from test_predict import NAMES, synthetic_data, write_stack  # noqa: E402
+
+PATCH = 16
+NODATA = -9999.0
+
+
+def test_views_of_odd_patches_are_numpy_flips_and_turns_cut_to_the_patch():
+    odd = np.random.default_rng(0).normal(size=(4, 9, 9, 2)).astype(np.float32)
+    eight = patches.views(odd, 8)
+    assert eight.shape == (8, 4, 8, 8, 2)
+    for view, (flip, turns) in zip(eight, patches.VIEWS, strict=True):
+        expected = np.rot90(odd[:, :, ::-1] if flip else odd, turns, axes=(1, 2))[:, :8, :8]
+        np.testing.assert_array_equal(view, expected)
+    np.testing.assert_array_equal(eight[0], odd[:, :8, :8])  # view 0: the patch itself
+    np.testing.assert_array_equal(eight[:, :, 4, 4], np.stack([odd[:, 4, 4]] * 8))
+    assert [patches.view_size(p) for p in (8, 9, 16)] == [9, 9, 17]
+
+
+def views_model(path, data, seed=0, views=True):
+    """A seeded, untrained CNN (patch 16) whose card asks for the eight views."""
+    import keras
+
+    from landslide_susceptibility.models import build_model
+
+    keras.utils.set_random_seed(seed)
+    model = build_model("cnn", (PATCH, PATCH, data.shape[0]), filters=[4, 4])
+    head = model.get_layer("predictions")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 8.0, bias])
+    model.save(str(path))
+    valid = np.all(data != NODATA, axis=0)
+    write_card(str(path), {
+        "model": "cnn", "hparams": {"filters": [4, 4]}, "patch_size": PATCH,
+        "factors": NAMES, "categorical": [False, False, False, True],
+        "normalisation": {"mean": [float(b[valid].mean()) for b in data],
+                          "std": [float(b[valid].std()) or 1.0 for b in data]},
+        "training": {"average_views": views}, "plugin_version": "test"})
+    return str(path), model
+
+
+def reference_map(model, data, card):
+    """Every pixel's mean over numpy's eight flips and turns of its patch, cut from
+    the reflect-padded, normalised stack (nodata -> 0), straight through Keras."""
+    mean = np.asarray(card["normalisation"]["mean"], np.float32)[:, None, None]
+    std = np.asarray(card["normalisation"]["std"], np.float32)[:, None, None]
+    values = np.where(data == NODATA, np.nan, data)
+    normal = np.nan_to_num((values - mean) / std).transpose(1, 2, 0)
+    half = PATCH // 2
+    padded = np.pad(normal, ((half, half), (half, half), (0, 0)), mode="reflect")
+    rows, cols = data.shape[1:]
+    odd = np.stack([padded[r:r + PATCH + 1, c:c + PATCH + 1]
+                    for r in range(rows) for c in range(cols)]).astype(np.float32)
+    out = np.zeros(len(odd))
+    for flip in (False, True):
+        for turns in range(4):
+            view = np.rot90(odd[:, :, ::-1] if flip else odd, turns, axes=(1, 2))
+            out += np.asarray(model.predict(view[:, :PATCH, :PATCH], batch_size=512,
+                                            verbose=0))[:, 1] / 8
+    return out.reshape(rows, cols)
+
+
+@pytest.fixture(scope="module")
+def area(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("views")
+    data = synthetic_data(shape=(30, 34), seed=5)
+    stack = write_stack(folder / "stack.tif", data)
+    path, model = views_model(folder / "views.keras", data)
+    plain, _ = views_model(folder / "plain.keras", data, seed=1, views=False)
+    return {"folder": folder, "data": data, "stack": stack, "model": path, "keras": model,
+            "plain": plain}
+
+
+def _read(path):
+    dataset = gdal.Open(str(path))  # kept open while the band is read
+    return dataset.GetRasterBand(1).ReadAsArray()
+
+
+def test_map_is_the_mean_over_the_views_at_every_pixel(area, tmp_path):
+    from test_predict import predict
+
+    result = predict(area["model"], area["stack"], tmp_path / "map.tif", tile_size=16)
+    assert "averaged over 8 flips and turns" in result["evaluation_note"]
+    got = _read(tmp_path / "map.tif")
+    valid = np.all(area["data"] != NODATA, axis=0)
+    expected = reference_map(area["keras"], area["data"], read_card(area["model"]))
+    np.testing.assert_array_equal(got == NODATA, ~valid)
+    np.testing.assert_allclose(got[valid], expected[valid], rtol=0, atol=1e-5)
+    with pytest.raises(InputError, match="flips and turns"):
+        predict(area["model"], area["stack"], tmp_path / "dense.tif", method="dense")
+
+
+def test_ensemble_of_a_model_with_views_and_one_without(area, tmp_path):
+    from test_predict import predict
+
+    singles = []
+    for name in ("model", "plain"):
+        predict(area[name], area["stack"], tmp_path / f"{name}.tif")
+        singles.append(_read(tmp_path / f"{name}.tif"))
+    predict(area["model"], area["stack"], tmp_path / "mean.tif", models=[area["plain"]],
+            tile_size=16)
+    valid = singles[0] != NODATA
+    np.testing.assert_allclose(_read(tmp_path / "mean.tif")[valid],
+                               np.mean([s[valid] for s in singles], axis=0), atol=1e-6)
+
+
+def test_training_with_views_validates_evaluates_and_writes_them(small_stack, small_samples,
+                                                                 tmp_path, fake_reporter):
+    from landslide_susceptibility.engine.commands import run_command
+
+    data = {"stack": small_stack, "samples": small_samples}
+    trained = run_command("train", dict(data, model="cnn", epochs=2, batch_size=16, seed=3,
+                                        optimizer="adam", average_views=True, pretrain=False,
+                                        output_model=str(tmp_path / "cnn.keras")),
+                          fake_reporter)
+    assert read_card(trained.model)["training"]["average_views"] is True
+    evaluated = run_command("evaluate", dict(data, model=trained.model, split="validation"),
+                            fake_reporter)
+    best = trained.history["val_auc"][trained.best_epoch - 1]
+    assert evaluated.metrics["auc"] == pytest.approx(best, abs=1e-6)
