@@ -129,3 +129,17 @@ def test_training_with_views_validates_evaluates_and_writes_them(small_stack, sm
                             fake_reporter)
     best = trained.history["val_auc"][trained.best_epoch - 1]
     assert evaluated.metrics["auc"] == pytest.approx(best, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_cluster_map_with_views_equals_the_local_one(area, tmp_path):
+    from distributed import LocalCluster
+    from test_predict import predict
+
+    local = predict(area["model"], area["stack"], tmp_path / "local.tif")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        remote = predict(area["model"], area["stack"], tmp_path / "cluster.tif",
+                         scheduler=cluster.scheduler_address)
+    assert remote["evaluation"] == local["evaluation"] == "patch"
+    np.testing.assert_array_equal(_read(tmp_path / "cluster.tif"), _read(tmp_path / "local.tif"))
