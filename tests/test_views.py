@@ -143,3 +143,29 @@ def test_cluster_map_with_views_equals_the_local_one(area, tmp_path):
                          scheduler=cluster.scheduler_address)
     assert remote["evaluation"] == local["evaluation"] == "patch"
     np.testing.assert_array_equal(_read(tmp_path / "cluster.tif"), _read(tmp_path / "local.tif"))
+
+
+def test_ensemble_of_a_network_and_a_classical_model_is_their_mean(small_stack, small_samples,
+                                                                    tmp_path, fake_reporter):
+    """A blend (bench/accuracy_blend.py): a CNN and a random forest of the same stack
+    and patch size mapped as an ensemble give the mean of their maps."""
+    from landslide_susceptibility.engine.commands import run_command
+    from test_predict import predict
+
+    data = {"stack": small_stack, "samples": small_samples, "seed": 1}
+    files = [run_command("train", dict(data, model="cnn", epochs=1, batch_size=16,
+                                       pretrain=False, average_views=True,
+                                       output_model=str(tmp_path / "cnn.keras")),
+                         fake_reporter).model,
+             run_command("train", dict(data, model="random_forest",
+                                       output_model=str(tmp_path / "forest.skops")),
+                         fake_reporter).model]
+    singles = []
+    for number, path in enumerate(files):
+        predict(path, small_stack, tmp_path / f"single{number}.tif")
+        singles.append(_read(tmp_path / f"single{number}.tif"))
+    predict(files[0], small_stack, tmp_path / "blend.tif", models=[files[1]])
+    valid = (singles[0] != NODATA) & (singles[1] != NODATA)
+    assert valid.any()
+    np.testing.assert_allclose(_read(tmp_path / "blend.tif")[valid],
+                               np.mean([s[valid] for s in singles], axis=0), atol=1e-6)
