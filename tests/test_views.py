@@ -6,11 +6,11 @@ validation, evaluation and card agree."""
 import numpy as np
 import pytest
 from osgeo import gdal
+from test_predict import NAMES, synthetic_data, write_stack  # noqa: E402
 
 from landslide_susceptibility.core.errors import InputError
 from landslide_susceptibility.core.model_card import read_card, write_card
 from landslide_susceptibility.engine import patches
-from test_predict import NAMES, synthetic_data, write_stack  # noqa: E402
 
 PATCH = 16
 NODATA = -9999.0
@@ -149,8 +149,9 @@ def test_ensemble_of_a_network_and_a_classical_model_is_their_mean(small_stack, 
                                                                     tmp_path, fake_reporter):
     """A blend (bench/accuracy_blend.py): a CNN and a random forest of the same stack
     and patch size mapped as an ensemble give the mean of their maps."""
-    from landslide_susceptibility.engine.commands import run_command
     from test_predict import predict
+
+    from landslide_susceptibility.engine.commands import run_command
 
     data = {"stack": small_stack, "samples": small_samples, "seed": 1}
     files = [run_command("train", dict(data, model="cnn", epochs=1, batch_size=16,
