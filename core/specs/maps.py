@@ -13,7 +13,7 @@ from .training import MODEL_FILE_FILTER, MODEL_FILE_LABEL
 PREDICT_METHODS = (("auto", "Dense where the model allows it"),
                    ("patch", "Every patch on its own"),
                    ("dense", "Dense (fail when the model does not allow it)"))
-PRECISIONS = (("float32", "float32 (exact)"), ("bfloat16", "bfloat16 (faster on some CPUs)"))
+PRECISIONS = (("float32", "float32 (exact)"), ("bfloat16", "bfloat16 (experimental)"))
 CLASS_METHODS = (("natural_breaks", "Natural breaks (Fisher-Jenks, mapclassify)"),
                  ("quantile", "Quantile (equal number of cells per class)"),
                  ("equal_interval", "Equal interval"), ("manual", "Manual breaks"))
@@ -52,9 +52,11 @@ class PredictSpec(Spec):
     scheduler: str = scheduler_param("DASK_SCHEDULER")
     precision: str = param("float32", key="PRECISION", label="Precision", kind="enum",
                            choices=PRECISIONS, advanced=True,
-                           help="bfloat16: the networks' per-patch part in bfloat16, faster "
-                                "on CPUs with bfloat16 instructions (AVX512-BF16, AMX), "
-                                "probabilities within about 0.05 (checked before use)")
+                           help="bfloat16: the networks' per-patch part in bfloat16, "
+                                "probabilities within about 0.05 (checked before use). It "
+                                "was slower than float32 on the CPUs measured, also on one "
+                                "with AVX512-BF16 instructions; it may pay on CPUs with AMX "
+                                "or on a GPU, which were not measured")
     models: list = param([], key="MODELS", label=MEMBERS_LABEL, kind="files",
                          optional=True, file_filter=MODEL_FILE_FILTER,
                          help="More models of the same factors and patch size (other seeds, "
