@@ -13,7 +13,8 @@ from .training_parameters import TrainingAlgorithm
 
 RESULT_VALUES = [("BEST_MODEL", str, "Best model by AUC"),
                  ("VERDICT", str, "Verdict of the comparison")]
-VALIDATION_KEYS = ["VALIDATION", "FOLDS", "REPEATS", "BLOCK_SIZE", "REFIT", "ENSEMBLE_SEEDS"]
+VALIDATION_KEYS = ["VALIDATION", "FOLDS", "REPEATS", "BLOCK_SIZE", "REFIT", "ENSEMBLE_SEEDS",
+                   "BLEND"]
 FOLD_TABLE = ("OUTPUT_FOLDS", "Metrics of every fold")
 FOLD_TABLE_HELP = ("One row per model and fold: the repeat and fold (from 1), the training, "
                    "validation and test sample counts, every metric on the fold's test "
@@ -79,6 +80,12 @@ class CompareModels(TrainingAlgorithm):
         "the mean of their probabilities, which is what 'Predict landslide susceptibility' "
         "maps when it is given those models (the log names the refit's files). It costs one "
         "training per seed.<br>"
+        f"With {_label('blend')} (on by default), when networks and classical models are "
+        "compared, one more row scores the mean of the best network's and the best "
+        "classical model's probabilities on every fold, at no training cost, with its test "
+        "against the best model; the verdict says how to map it (both files given to "
+        "'Predict landslide susceptibility'). It is not a candidate for the best model, "
+        "which stays one model file.<br>"
         "<i>Cancel</i> stops the current training and skips the rest; the statistics hold "
         "the folds every model finished.")
 

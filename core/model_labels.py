@@ -37,10 +37,22 @@ SOFTWARE_NAMES = {"tensorflow": "TensorFlow", "keras": "Keras", "python": "Pytho
                   "skops": "skops", "plugin": "Plugin"}
 
 
+BLEND_JOIN = " & "  # joins the two model codes of a blend (Compare's blend row)
+
+
+def blend_code(network, classical):
+    """The code of the blend of two models in *Compare landslide models*."""
+    return f"{network}{BLEND_JOIN}{classical}"
+
+
 def model_display_name(code):
-    """``"ctlgnet"`` -> ``"CTLGNet"``; an unknown code as it is."""
+    """``"ctlgnet"`` -> ``"CTLGNet"``; a blend's code -> ``"CNN (10 layers) + Random
+    forest (mean)"``; an unknown code as it is."""
     from ..models import MODELS
 
+    parts = str(code).split(BLEND_JOIN)
+    if len(parts) == 2 and all(part in MODELS for part in parts):
+        return f"{MODELS[parts[0]][1]} + {MODELS[parts[1]][1]} (mean)"
     entry = MODELS.get(code)
     return entry[1] if entry else str(code)
 

@@ -68,20 +68,21 @@ def compare_with_best(scores, sizes, order=None):
         return None, {}
     means = {m: float(np.mean(list(scores[m].values()))) for m in order}
     best = max(order, key=lambda m: (means[m], -order.index(m)))
-    result = {}
-    for model in order:
-        if model == best:
-            continue
-        common = [key for key in scores[best] if key in scores[model]]
-        a = [scores[best][key] for key in common]
-        b = [scores[model][key] for key in common]
-        t, p = corrected_ttest(a, b, [sizes[key][0] for key in common],
-                               [sizes[key][1] for key in common]) if common else (
-            math.nan, math.nan)
-        result[model] = {"difference": float(np.mean(a) - np.mean(b)) if common else math.nan,
-                         "folds": len(common), "t": t, "p_ttest": p,
-                         "p_wilcoxon": wilcoxon_p(a, b)}
-    return best, result
+    return best, {model: paired(scores[best], scores[model], sizes)
+                  for model in order if model != best}
+
+
+def paired(first, second, sizes):
+    """``first`` (``{fold key: score}``) against ``second`` on the folds both have:
+    ``difference`` (first's mean minus second's), ``folds``, ``t``, ``p_ttest`` and
+    ``p_wilcoxon``."""
+    common = [key for key in first if key in second]
+    a = [first[key] for key in common]
+    b = [second[key] for key in common]
+    t, p = corrected_ttest(a, b, [sizes[key][0] for key in common],
+                           [sizes[key][1] for key in common]) if common else (math.nan, math.nan)
+    return {"difference": float(np.mean(a) - np.mean(b)) if common else math.nan,
+            "folds": len(common), "t": t, "p_ttest": p, "p_wilcoxon": wilcoxon_p(a, b)}
 
 
 def verdict(best, comparisons, means, sds, names, folds, alpha=ALPHA,
@@ -112,6 +113,21 @@ def verdict(best, comparisons, means, sds, names, folds, alpha=ALPHA,
                      f"{'' if significant else 'not '}significant at {100 * alpha:g} % "
                      f"(corrected t-test p = {_p(p)}; Wilcoxon p = {_p(c['p_wilcoxon'])})")
     return f"{head}; {'; '.join(lines)}."
+
+
+def blend_line(name, mean, sd, folds, best_name, comparison, how_to_map, alpha=ALPHA):
+    """The blend row in plain words: its AUC, against the best single model
+    (``comparison``: :func:`paired` of the best against the blend), how to map it."""
+    difference, p = comparison["difference"], comparison["p_ttest"]
+    head = f"{name} (a blend: the mean of the two models' probabilities) scored {mean:.3f}"
+    if folds < 2 or not math.isfinite(difference):
+        return f"{head}; {how_to_map}."
+    side = "as good as" if difference == 0 else \
+        f"{abs(difference):.3f} {'above' if difference < 0 else 'below'}"
+    significant = math.isfinite(p) and p < alpha
+    return (f"{head} ± {sd:.3f} over {folds} folds, {side} {best_name}, "
+            f"{'' if significant else 'not '}significant at {100 * alpha:g} % (corrected "
+            f"t-test p = {_p(p)}); {how_to_map}.")
 
 
 def _gap(difference):

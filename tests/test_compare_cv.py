@@ -149,15 +149,19 @@ def test_compare_models_through_processing_with_spatial_folds(run_alg, small_sta
         OUTPUT_TABLE="TEMPORARY_OUTPUT", OUTPUT_FOLDS="TEMPORARY_OUTPUT",
         OUTPUT_REPORT=str(tmp_path / "compare.html")))
     rows = {f["model"]: f for f in result["OUTPUT_TABLE"].getFeatures()}
-    assert set(rows) == {"cnn", "logistic"}
+    blend = "cnn & logistic"  # Score a blend (on by default): the two models' mean
+    assert set(rows) == {"cnn", "logistic", blend}
     for row in rows.values():
         assert row["folds"] == 2 and 0 <= row["auc"] <= 1 and row["auc_sd"] >= 0
-        assert os.path.exists(row["model_path"])
+    for name in ("cnn", "logistic"):
+        assert os.path.exists(rows[name]["model_path"])
+    assert not rows[blend]["model_path"]
     assert rows["cnn"]["flops_per_patch"] > 0
     fold_rows = list(result["OUTPUT_FOLDS"].getFeatures())
     assert sorted((f["model"], f["fold"]) for f in fold_rows) == [
-        ("cnn", 1), ("cnn", 2), ("logistic", 1), ("logistic", 2)]
-    assert result["BEST_MODEL"] in rows and "best by mean AUC" in result["VERDICT"]
+        ("cnn", 1), ("cnn", 2), (blend, 1), (blend, 2), ("logistic", 1), ("logistic", 2)]
+    assert result["BEST_MODEL"] in ("cnn", "logistic") and "best by mean AUC" in result["VERDICT"]
+    assert "(a blend: the mean of the two models' probabilities)" in result["VERDICT"]
 
 
 def test_ensemble_result_scores_the_mean_probability():

@@ -32,6 +32,7 @@ from ...core import folds
 from ...core.cv_report import write_cv_report
 from ...core.ensemble import MEMBERS_LABEL
 from ...core.metric_names import METRIC_KIND, METRIC_LABELS, METRIC_ORDER, format_number
+from ...core.model_labels import model_display_name
 from ...core.sample_layer import validate_samples
 from ...core.specs import CompareOutcome, CompareSpec, ComparisonRow
 from ...core.specs.samples import DEFAULT_PATCH_SIZE
@@ -39,6 +40,7 @@ from ...core.specs.training import MODEL_FILE_LABEL, VALIDATION_METHODS
 from ...core.stack import read_stack_info
 from ...models import display_names, is_classical
 from .. import metrics, significance
+from ..blend import blend_results
 from ..executors import executor_for
 from ..samples_input import load_samples
 
@@ -197,16 +199,36 @@ def summarise(spec, plan, tasks, results, cancelled):
             for name, rs in by_model.items() if rs]
     means = {row.model: row.metrics.get("auc", np.nan) for row in rows}
     sds = {row.model: (row.metrics_sd or {}).get("auc", np.nan) for row in rows}
+    names = display_names(spec.models)
     verdict = significance.verdict(
-        best, comparisons, means, sds, display_names(spec.models), len(scores.get(best) or ()),
+        best, comparisons, means, sds, names, len(scores.get(best) or ()),
         one_split="the samples' own split" if plan.method == "samples" else
         "the only fold that finished")
+    blend = blend_results(by_model, is_classical) if spec.blend else None
+    if blend:
+        row, line = _blend_row(*blend, scores.get(best, {}), sizes, names.get(best, best))
+        rows.append(row)
+        scored += blend[1]
+        verdict += " " + line
     fold_rows = [{"model": r["model"], "repeat": r["repeat"], "fold": r["fold"],
                   **r["counts"], "seconds": round(r["seconds"], 1), "metrics": r["metrics"],
                   **({"member_auc": r["member_auc"]} if "member_auc" in r else {})}
                  for r in scored if r["kind"] == "fold"]
     return CompareOutcome(rows=rows, fold_rows=fold_rows, validation=plan.method,
                           best_model=best, verdict=verdict, cancelled=cancelled)
+
+
+def _blend_row(code, blended, best_scores, sizes, best_name):
+    """The blend's :class:`ComparisonRow` (its AUC difference: the best single
+    model's minus the blend's) and its sentence for the verdict."""
+    comparison = significance.paired(
+        best_scores, {(r["repeat"], r["fold"]): r["metrics"]["auc"] for r in blended}, sizes)
+    row = _row(code, blended, {r["id"]: r for r in blended}, comparison, False)
+    sd = (row.metrics_sd or {}).get("auc", np.nan)
+    how = (f"to map it, give 'Predict landslide susceptibility' both models' files (the "
+           f"second under '{MEMBERS_LABEL}')")
+    return row, significance.blend_line(model_display_name(code), row.metrics["auc"], sd,
+                                        len(blended), best_name, comparison, how)
 
 
 def _row(name, scored, results, comparison, incomplete):
