@@ -309,8 +309,9 @@ class CompareSpec(DataInputs, TrainingSettings):
                              "probabilities on every fold (no extra training), one more row "
                              "of the table, with its test against the best model. The two "
                              "err differently, so the blend often ranks better than either: "
-                             "on real data the CNN with the random forest scored 0.848 "
-                             "against the forest's 0.838. Predict maps it from the two files")
+                             "on real data the CNN (averaged over flips and turns) with the "
+                             "random forest scored 0.848 against the forest's 0.838. Predict "
+                             "maps it from the two files")
     output_folder: str = param(key="OUTPUT_FOLDER", label="Folder for the trained models",
                                kind="folder_dest",
                                help="One model file and one report per model (NAME.keras, "
