@@ -115,6 +115,7 @@ class PaddedStack:
     def __init__(self, stack_path, patch_size, cache_dir=None, is_cancelled=None):
         self.patch_size = int(patch_size)
         self.source = stack_path
+        self.for_views = None  # the same raster padded for the views (stack_for_views)
         dataset = gdal.Open(stack_path)
         if dataset is None:
             raise InputError(f"Cannot open the factor stack '{stack_path}'.")
@@ -270,11 +271,14 @@ def mean_over_views(probability, batch, size):
 
 def stack_for_views(stack):
     """``stack`` (a :class:`PaddedStack`) for patches of :func:`view_size` of its
-    patch size: itself when that is the same, else the same raster padded for it."""
+    patch size: itself when that is the same, else the same raster padded for it
+    (opened once per ``stack``: validation asks for it every epoch)."""
     size = view_size(stack.patch_size)
     if size == stack.patch_size:
         return stack
-    return PaddedStack(stack.source, size, cache_dir=os.path.dirname(stack.path))
+    if stack.for_views is None:
+        stack.for_views = PaddedStack(stack.source, size, cache_dir=os.path.dirname(stack.path))
+    return stack.for_views
 
 
 def _source_maps(size, flip, turns, scales):

@@ -78,11 +78,6 @@ class ViewsAveraged:
             return np.empty(0, np.float32)
         return mean_over_views(self.runner, x, self.patch_size).astype(np.float32)
 
-    def predict(self, x):
-        step = self.batch_size
-        out = [self(x[i:i + step]) for i in range(0, len(x), step)]
-        return np.concatenate(out) if out else np.empty(0, np.float32)
-
 
 def _padded(x, batch_size, shape):
     """``x`` zero-padded to ``batch_size`` rows of ``shape``."""
