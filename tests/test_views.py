@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 from test_predict import NAMES, synthetic_data, write_stack  # noqa: E402
+from training_checks import train_then_evaluate
 
 from landslide_susceptibility.core.errors import InputError
 from landslide_susceptibility.core.model_card import read_card, write_card
@@ -117,18 +118,10 @@ def test_ensemble_of_a_model_with_views_and_one_without(area, tmp_path):
 
 def test_training_with_views_validates_evaluates_and_writes_them(small_stack, small_samples,
                                                                  tmp_path, fake_reporter):
-    from landslide_susceptibility.engine.commands import run_command
-
-    data = {"stack": small_stack, "samples": small_samples}
-    trained = run_command("train", dict(data, model="cnn", epochs=2, batch_size=16, seed=3,
-                                        optimizer="adam", average_views=True, pretrain=False,
-                                        output_model=str(tmp_path / "cnn.keras")),
-                          fake_reporter)
-    assert read_card(trained.model)["training"]["average_views"] is True
-    evaluated = run_command("evaluate", dict(data, model=trained.model, split="validation"),
-                            fake_reporter)
-    best = trained.history["val_auc"][trained.best_epoch - 1]
-    assert evaluated.metrics["auc"] == pytest.approx(best, abs=1e-6)
+    training, auc, best = train_then_evaluate(small_stack, small_samples, tmp_path,
+                                              fake_reporter, 2, average_views=True)
+    assert training["average_views"] is True
+    assert auc == pytest.approx(best, abs=1e-6)
 
 
 @pytest.mark.slow

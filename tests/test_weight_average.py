@@ -4,8 +4,7 @@ the averaged weights."""
 
 import numpy as np
 import pytest
-
-from landslide_susceptibility.core.model_card import read_card
+from training_checks import train_then_evaluate
 
 
 def tiny_model():
@@ -39,16 +38,7 @@ def test_average_equals_numpy_and_the_swap_restores_the_raw_weights():
 
 def test_training_keeps_and_writes_the_averaged_weights(small_stack, small_samples, tmp_path,
                                                          fake_reporter):
-    from landslide_susceptibility.engine.commands import run_command
-
-    data = {"stack": small_stack, "samples": small_samples}
-    trained = run_command("train", dict(data, model="cnn", epochs=3, batch_size=16, seed=3,
-                                        optimizer="adam", weight_average=True,
-                                        pretrain=False,
-                                        output_model=str(tmp_path / "cnn.keras")),
-                          fake_reporter)
-    assert read_card(trained.model)["training"]["weight_average"] is True
-    evaluated = run_command("evaluate", dict(data, model=trained.model, split="validation"),
-                            fake_reporter)
-    best = trained.history["val_auc"][trained.best_epoch - 1]
-    assert evaluated.metrics["auc"] == pytest.approx(best, abs=1e-6)
+    training, auc, best = train_then_evaluate(small_stack, small_samples, tmp_path,
+                                              fake_reporter, 3, weight_average=True)
+    assert training["weight_average"] is True
+    assert auc == pytest.approx(best, abs=1e-6)
