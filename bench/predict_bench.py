@@ -19,6 +19,8 @@ in-process and prints a JSON object on stdout; progress goes to stderr.
     which can exceed the machine's peak because work is shared);
   - ``sample_area_400_s``: the time for the 400 x 400 sample area extrapolated
     from the measured rate (windows are small for the slow models; say so);
+  - for ``--views`` models (the CNN by default): the map with *Average over flips
+    and turns*, per patch and dense, and the dense views against the dense map;
   - old path (before the XLA-compiled tails) vs new path vs plain Keras
     ``model.predict`` (batch 256), their ratios, and the per-pixel part's share
     of the matmul FLOP/s, by wall and by CPU time (:mod:`fast_paths`).
@@ -124,8 +126,9 @@ def write_stack(path, side, valid_window=None, seed=0, block_rows=512):
     return path
 
 
-def save_model(path, name, patch, seed=0, **hparams):
-    """An untrained model of the zoo with a model card for the synthetic stack."""
+def save_model(path, name, patch, seed=0, training=None, **hparams):
+    """An untrained model of the zoo with a model card for the synthetic stack
+    (``training``: the card's training settings, e.g. ``{"average_views": True}``)."""
     import keras
 
     from landslide_susceptibility.core.model_card import write_card
@@ -137,7 +140,7 @@ def save_model(path, name, patch, seed=0, **hparams):
     write_card(path, {"model": name, "hparams": hparams, "patch_size": patch,
                       "factors": factor_names(), "categorical": [False] * BANDS,
                       "normalisation": {"mean": [0.0] * BANDS, "std": [1.0] * BANDS},
-                      "plugin_version": "bench"})
+                      "training": training or {}, "plugin_version": "bench"})
     return model
 
 
@@ -172,7 +175,24 @@ def best_run(repeats, *args, **kwargs):
     return best
 
 
-def bench_model(name, patch, folder, stacks, mode, repeats):
+def bench_views(name, patch, folder, stacks, side, repeats):
+    """*Average over flips and turns*: the same model with the eight views, per patch
+    (on the window) and dense (on the dense stack), against the dense map without."""
+    path = os.path.join(folder, f"{name}_{patch}_views.keras")
+    save_model(path, name, patch, training={"average_views": True})
+    output = os.path.join(folder, "map.tif")
+    log(f"{name} {patch}x{patch}: averaged over flips and turns, per patch and dense")
+    per_patch = best_run(repeats, path, stacks["window"], output, method="patch",
+                         batch_size=256)["pixels_per_s"]
+    result = best_run(repeats, path, stacks[f"full{side}"], output, method="dense",
+                      batch_size=256)
+    return {"views_patch_pixels_per_s": round(per_patch, 1),
+            "views_dense_pixels_per_s": round(result["pixels_per_s"], 1),
+            "views_dense_speedup": round(result["pixels_per_s"] / per_patch, 2),
+            "views_dense_check_max_difference": result["dense_check_max_difference"]}
+
+
+def bench_model(name, patch, folder, stacks, mode, repeats, views=()):
     from landslide_susceptibility.engine.dense_plan import dense_plan
     from landslide_susceptibility.models.flops import profile_flops
 
@@ -216,6 +236,9 @@ def bench_model(name, patch, folder, stacks, mode, repeats):
             "dense_evaluation": result["evaluation_note"],
         })
         best = max(best, dense)
+        if name in views:
+            row.update(bench_views(name, patch, folder, stacks, side, repeats))
+            row["views_dense_vs_dense"] = round(row["views_dense_pixels_per_s"] / dense, 3)
     else:
         row["dense_mode"] = None
         row["dense_note"] = reason
@@ -359,6 +382,8 @@ def main(argv=None):
     parser.add_argument("--models", nargs="*", default=MODELS)
     parser.add_argument("--patches", nargs="*", type=int, default=[72, 24])
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--views", nargs="*", default=["cnn"],
+                        help="models also mapped with Average over flips and turns")
     parser.add_argument("--classical", nargs="*", default=["random_forest"],
                         help="classical models to map a 1000 x 1000 x 9 stack with")
     parser.add_argument("--classical-only", action="store_true",
@@ -396,7 +421,8 @@ def main(argv=None):
         result["models"] = []
         for patch in args.patches:
             for name in args.models:
-                row = bench_model(name, patch, folder, stacks, args.mode, repeats)
+                row = bench_model(name, patch, folder, stacks, args.mode, repeats,
+                                  args.views)
                 log(json.dumps(row))
                 result["models"].append(row)
         result["matmul_gflops_after"] = round(matmul_flops(5) / 1e9, 2)

@@ -70,6 +70,7 @@ from .dense_model import (
     low_precision_patches,
 )
 from .dense_plan import dense_plan
+from .dense_views import DenseViews
 from .patches import view_size
 from .runners import PatchModel, ViewsAveraged, cpu_has_bfloat16
 from .tile_loop import RunState, TileJob, run_tiles
@@ -192,12 +193,31 @@ def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,
 
 
 def _views_evaluation(model, patch_model, inputs, method, precision, seed, reporter):
-    """*Average over flips and turns*: per patch, the mean over the eight views."""
-    if method == "dense":
-        raise InputError("Dense evaluation is not possible for this model: it averages "
-                         "over flips and turns (a training setting), which runs patch by "
-                         "patch. Choose another Evaluation.")
+    """*Average over flips and turns*: the mean over the eight views, densely
+    (eight dense passes over the turned window, :mod:`.dense_views`) where the
+    model allows it, checked against the per-patch views; else per patch."""
     why = "averaged over 8 flips and turns"
+    if method == "patch":
+        return _views_per_patch(model, patch_model, inputs, precision, seed, reporter,
+                                f"{why}, as asked")
+    evaluation = _try_dense(model, patch_model, inputs, method, seed, reporter, precision)
+    if evaluation.dense is None:
+        if method == "dense":
+            raise InputError(f"Dense evaluation is not possible for this model: "
+                             f"{evaluation.note}.")
+        return _views_per_patch(model, patch_model, inputs, precision, seed, reporter, why)
+    dense, per_patch = DenseViews(evaluation.dense), ViewsAveraged(patch_model,
+                                                                    inputs.patch_size)
+    error = check_dense(dense, per_patch, inputs.read_size, inputs.info.count, seed=seed)
+    if error > TOLERANCES[precision]:  # the plain dense path passed: a bug of the views
+        raise RuntimeError(f"the dense views of {inputs.card['model']} differ by "
+                           f"{error:.1e} from the per-patch views")
+    return Evaluation(per_patch, dense, f"{dense.description}; checked against per-patch "
+                      f"evaluation: max difference {error:.1e}", error)
+
+
+def _views_per_patch(model, patch_model, inputs, precision, seed, reporter, why):
+    """Per patch, the mean over the eight views (in ``precision`` when it passes)."""
     evaluation = Evaluation(patch_model, note=f"per patch ({why})") if precision == "float32" \
         else _low_precision(model, patch_model, precision, seed, reporter, why)
     evaluation.patch_model = ViewsAveraged(evaluation.patch_model, inputs.patch_size)

@@ -54,10 +54,7 @@ class PatchModel:
 
     def predict(self, x, *more):
         """Any number of patches (one array per model input), in batches."""
-        step = self.batch_size
-        out = [self(x[i:i + step], *(array[i:i + step] for array in more))
-               for i in range(0, len(x), step)]
-        return np.concatenate(out) if out else np.empty(0, np.float32)
+        return in_batches(self, x, *more)
 
 
 class ViewsAveraged:
@@ -77,6 +74,19 @@ class ViewsAveraged:
         if len(x) == 0:
             return np.empty(0, np.float32)
         return mean_over_views(self.runner, x, self.patch_size).astype(np.float32)
+
+    def predict(self, x):
+        """Any number of patches, in batches (the dense views' check)."""
+        return in_batches(self, x)
+
+
+def in_batches(runner, *arrays):
+    """``runner`` (at most ``runner.batch_size`` rows a call) on any number of rows
+    of ``arrays`` (one per model input), batch by batch, concatenated."""
+    step = runner.batch_size
+    out = [runner(*(array[i:i + step] for array in arrays))
+           for i in range(0, len(arrays[0]), step)]
+    return np.concatenate(out) if out else np.empty(0, np.float32)
 
 
 def _padded(x, batch_size, shape):

@@ -390,7 +390,8 @@ def test_comparison_on_the_cluster_equals_the_local_run(cluster, small_stack, cv
                         fake_reporter)
     remote = run_command("compare", dict(params, output_folder=str(tmp_path / "cluster"),
                                          scheduler=cluster.scheduler_address), Reporter())
-    assert len(remote.fold_rows) == len(local.fold_rows) == 4
+    # 2 folds of logistic, CNN and their blend ("Score a blend", on by default)
+    assert len(remote.fold_rows) == len(local.fold_rows) == 6
     key = lambda row: (row["model"], row["fold"])  # noqa: E731
     for got, expected in zip(sorted(remote.fold_rows, key=key),
                              sorted(local.fold_rows, key=key), strict=True):

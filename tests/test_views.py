@@ -9,7 +9,6 @@ from osgeo import gdal
 from test_predict import NAMES, synthetic_data, write_stack  # noqa: E402
 from training_checks import train_then_evaluate
 
-from landslide_susceptibility.core.errors import InputError
 from landslide_susceptibility.core.model_card import read_card, write_card
 from landslide_susceptibility.engine import patches
 
@@ -88,18 +87,30 @@ def _read(path):
     return dataset.GetRasterBand(1).ReadAsArray()
 
 
-def test_map_is_the_mean_over_the_views_at_every_pixel(area, tmp_path):
+@pytest.mark.parametrize("method", ["auto", "patch"])
+def test_map_is_the_mean_over_the_views_at_every_pixel(area, tmp_path, method):
     from test_predict import predict
 
-    result = predict(area["model"], area["stack"], tmp_path / "map.tif", tile_size=16)
+    result = predict(area["model"], area["stack"], tmp_path / "map.tif", tile_size=16,
+                     method=method)
     assert "averaged over 8 flips and turns" in result["evaluation_note"]
+    assert result["evaluation"] == ("patch" if method == "patch" else "dense")
     got = _read(tmp_path / "map.tif")
     valid = np.all(area["data"] != NODATA, axis=0)
     expected = reference_map(area["keras"], area["data"], read_card(area["model"]))
     np.testing.assert_array_equal(got == NODATA, ~valid)
     np.testing.assert_allclose(got[valid], expected[valid], rtol=0, atol=1e-5)
-    with pytest.raises(InputError, match="flips and turns"):
-        predict(area["model"], area["stack"], tmp_path / "dense.tif", method="dense")
+
+
+def test_turned_points_follow_numpy_flips_and_turns():
+    from landslide_susceptibility.engine.dense_views import turned, turned_points
+
+    cells = np.arange(5 * 7).reshape(5, 7, 1)
+    rows, cols = np.divmod(np.arange(35), 7)
+    for flip, turns in patches.VIEWS:
+        moved = turned(cells, flip, turns)
+        r, c = turned_points(rows, cols, (5, 7), flip, turns)
+        np.testing.assert_array_equal(moved[r, c, 0], cells[rows, cols, 0])
 
 
 def test_ensemble_of_a_model_with_views_and_one_without(area, tmp_path):
@@ -134,7 +145,7 @@ def test_cluster_map_with_views_equals_the_local_one(area, tmp_path):
                       dashboard_address=None) as cluster:
         remote = predict(area["model"], area["stack"], tmp_path / "cluster.tif",
                          scheduler=cluster.scheduler_address)
-    assert remote["evaluation"] == local["evaluation"] == "patch"
+    assert remote["evaluation"] == local["evaluation"] == "dense"
     np.testing.assert_array_equal(_read(tmp_path / "cluster.tif"), _read(tmp_path / "local.tif"))
 
 
