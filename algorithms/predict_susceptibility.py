@@ -38,7 +38,7 @@ class PredictSusceptibility(LandslideAlgorithm):
 
     def initAlgorithm(self, config=None):
         add_spec_parameters(self, PredictSpec, ["MODEL", "MODELS", "STACK", "BATCH_SIZE",
-                                                "STRIDE", "DASK_SCHEDULER", "OUTPUT",
+                                                "STRIDE", "VIEWS", "DASK_SCHEDULER", "OUTPUT",
                                                 "UNCERTAINTY"])
         self.parameterDefinition("UNCERTAINTY").setCreateByDefault(False)  # ensembles only
         add_outputs(self, values=[("VALID_PIXELS", float, "Valid pixels predicted"),

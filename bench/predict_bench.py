@@ -19,7 +19,7 @@ in-process and prints a JSON object on stdout; progress goes to stderr.
     which can exceed the machine's peak because work is shared);
   - ``sample_area_400_s``: the time for the 400 x 400 sample area extrapolated
     from the measured rate (windows are small for the slow models; say so);
-  - for ``--views`` models (the CNN by default): the map with *Average over flips
+  - for ``--views`` models (the CNN and CTLGNet by default): the map with *Average over flips
     and turns*, per patch and dense, and the dense views against the dense map;
   - old path (before the XLA-compiled tails) vs new path vs plain Keras
     ``model.predict`` (batch 256), their ratios, and the per-pixel part's share
@@ -382,7 +382,7 @@ def main(argv=None):
     parser.add_argument("--models", nargs="*", default=MODELS)
     parser.add_argument("--patches", nargs="*", type=int, default=[72, 24])
     parser.add_argument("--no-memory", action="store_true")
-    parser.add_argument("--views", nargs="*", default=["cnn"],
+    parser.add_argument("--views", nargs="*", default=["cnn", "ctlgnet"],
                         help="models also mapped with Average over flips and turns")
     parser.add_argument("--classical", nargs="*", default=["random_forest"],
                         help="classical models to map a 1000 x 1000 x 9 stack with")

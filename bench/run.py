@@ -157,6 +157,12 @@ def bench_prediction(mode, _done=None):
                             "speedup": row["dense_speedup"],
                             "effective_share_of_matmul":
                                 row["dense_effective_share_of_matmul"]})
+        if row.get("views_dense_pixels_per_s"):
+            figures.append({"name": f"{label}, flips and turns averaged, dense",
+                            "value": row["views_dense_pixels_per_s"], "unit": "pixels/s",
+                            "per_patch": row["views_patch_pixels_per_s"],
+                            "speedup": row["views_dense_speedup"],
+                            "over_dense_without": row["views_dense_vs_dense"]})
         figures.extend(fast_path_figures(label, row))
     for row in result.get("classical", []):
         statistics = ", with patch statistics" if row["neighbourhood"] else ""

@@ -156,7 +156,11 @@ def check_stack_matches(card, names, categorical, source="STACK"):
             "or train a model on this stack.")
 
 
-def averages_views(card):
+def averages_views(card, choice="model"):
     """Whether the model's probability is the mean over the eight flips and turns
-    of its patch (*Average over flips and turns*, a training setting in the card)."""
+    of its patch: ``choice`` ``"model"``: as the card's training setting (*Average
+    over flips and turns*) says; ``"on"``/``"off"``: as *Predict*'s *Flips and turns*
+    asks (:data:`.specs.maps.VIEW_CHOICES`)."""
+    if choice != "model":
+        return choice == "on"
     return bool((card.get("training") or {}).get("average_views", False))

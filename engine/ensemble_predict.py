@@ -58,7 +58,7 @@ def predict_ensemble(spec, reporter, seed=0):
     if getattr(spec, "scheduler", ""):
         reporter.warning("An ensemble is predicted in this process: the Dask scheduler is "
                          "not used.")
-    members = read_members([spec.model, *spec.models], spec.stack, reporter)
+    members = read_members([spec.model, *spec.models], spec.stack, reporter, spec.views)
     started = time.monotonic()
     for number, member in enumerate(members, start=1):
         reporter.info(f"Loading model {number} of {len(members)}: {member.name} "
@@ -85,7 +85,7 @@ def predict_ensemble(spec, reporter, seed=0):
                                           for n, m in enumerate(members, start=1)))
 
 
-def read_members(paths, stack_path, reporter):
+def read_members(paths, stack_path, reporter, views="model"):
     """The members' inputs, their cards checked against the stack and each other."""
     info = read_stack_info(stack_path)
     for warning in info.warnings:
@@ -98,7 +98,7 @@ def read_members(paths, stack_path, reporter):
         raise InputError(f"The STACK ({info.height} x {info.width} pixels) is smaller than "
                          f"half of the models' {p} x {p} patch; use a larger stack.")
     return [Member(path, single.Inputs(card, info, p, card["normalisation"]["mean"],
-                                       card["normalisation"]["std"]))
+                                       card["normalisation"]["std"], views))
             for path, card in zip(paths, cards, strict=True)]
 
 

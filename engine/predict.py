@@ -87,13 +87,15 @@ class Inputs:
     patch_size: int
     mean: list
     std: list
+    view_choice: str = "model"   # Predict's Flips and turns (VIEW_CHOICES)
 
     @property
     def views(self):
         """Whether the map is the mean over the patches' eight flips and turns."""
         from ..models import is_classical
 
-        return averages_views(self.card) and not is_classical(self.card["model"])
+        return averages_views(self.card, self.view_choice) \
+            and not is_classical(self.card["model"])
 
     @property
     def read_size(self):
@@ -134,7 +136,7 @@ def predict_map(spec, reporter, seed=0):
         return predict_on_cluster(spec, reporter, seed)
     model_path, output, method = spec.model, spec.output, spec.method
     stride, batch_size, tile_size = spec.stride, spec.batch_size, spec.tile_size or None
-    inputs = _read_inputs(model_path, spec.stack, reporter)
+    inputs = _read_inputs(model_path, spec.stack, reporter, spec.views)
     started = time.monotonic()
     evaluation = _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,
                                   spec.precision)
@@ -146,7 +148,7 @@ def predict_map(spec, reporter, seed=0):
 
 # --- phases ----------------------------------------------------------------------
 
-def _read_inputs(model_path, stack_path, reporter):
+def _read_inputs(model_path, stack_path, reporter, views="model"):
     """The model card and the stack's description, checked against each other."""
     card = read_card(model_path)
     info = read_stack_info(stack_path)
@@ -159,7 +161,8 @@ def _read_inputs(model_path, stack_path, reporter):
         raise InputError(f"The STACK ({info.height} x {info.width} pixels) is smaller than "
                          f"half of the model's {p} x {p} patch; use a larger stack.")
     # read_card checked the normalisation has one value per factor, and the stack matches
-    return Inputs(card, info, p, card["normalisation"]["mean"], card["normalisation"]["std"])
+    return Inputs(card, info, p, card["normalisation"]["mean"], card["normalisation"]["std"],
+                  views)
 
 
 def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,

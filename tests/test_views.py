@@ -102,6 +102,23 @@ def test_map_is_the_mean_over_the_views_at_every_pixel(area, tmp_path, method):
     np.testing.assert_allclose(got[valid], expected[valid], rtol=0, atol=1e-5)
 
 
+def test_flips_and_turns_of_predict_override_the_card(area, tmp_path):
+    """Off maps a model trained with the views in one pass, On averages the views of
+    one trained without: each equals the map of the same weights with the other card."""
+    from test_predict import predict
+
+    same, _ = views_model(tmp_path / "same.keras", area["data"], seed=0, views=False)
+    maps = {}
+    for name, model, views in (("off", area["model"], "off"), ("plain", same, "model"),
+                               ("on", same, "on"), ("card", area["model"], "model")):
+        result = predict(model, area["stack"], tmp_path / f"{name}.tif", views=views)
+        maps[name] = (_read(tmp_path / f"{name}.tif"), result["evaluation_note"])
+    np.testing.assert_array_equal(maps["off"][0], maps["plain"][0])
+    np.testing.assert_allclose(maps["on"][0], maps["card"][0], rtol=0, atol=1e-6)
+    assert "flips and turns" not in maps["off"][1]
+    assert "flips and turns" in maps["on"][1]
+
+
 def test_turned_points_follow_numpy_flips_and_turns():
     from landslide_susceptibility.engine.dense_views import turned, turned_points
 

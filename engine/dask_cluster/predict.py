@@ -50,7 +50,7 @@ def predict_on_cluster(spec, reporter, seed=0):
     scheduler at ``spec.scheduler``; the same result dict."""
     from .. import predict as local
 
-    inputs = local._read_inputs(spec.model, spec.stack, reporter)
+    inputs = local._read_inputs(spec.model, spec.stack, reporter, spec.views)
     started = time.monotonic()
     with Session(spec.scheduler, reporter) as session:
         client = session.client
