@@ -31,7 +31,10 @@ class PredictSusceptibility(LandslideAlgorithm):
         "raster is processed in tiles, so memory does not grow with its size. Where the "
         "model allows it (CNN, the stems of CTLGNet, ResNet-18 and DenseNet), overlapping "
         "patches share their computation: the fast shared evaluation, checked against "
-        "patch-by-patch evaluation before it is used. The CNN maps fastest, so a stride "
+        "patch-by-patch evaluation before it is used. A network trained with 'Average "
+        "over flips and turns' (the default) is mapped as the mean over the eight flips and "
+        "quarter turns of each patch, one shared pass per view; 'Flips and turns' can "
+        "map it in one pass. The CNN maps fastest, so a stride "
         "brings it nothing. The map appears only when complete; cancel stops within "
         "seconds and leaves an existing map untouched. With a Dask scheduler address the "
         "workers of that cluster predict the tiles, with the same pixel values.")

@@ -33,6 +33,8 @@ VARIANTS = {
     "mixup": ("mixup 0.2", {"mixup": 0.2}),
     # test-time augmentation: the probability is the mean over the patch's 8 flips and turns
     "views": ("8 flips and turns averaged", {"average_views": True}),
+    # the product defaults before the views were on by default (rows measured then)
+    "noviews": ("without flips and turns", {"average_views": False}),
     # the encoder pretrained on the whole stack (no labels) by 'Pretrain network
     # encoder' with its defaults, then fine-tuned in every fold
     "pretrained": ("self-supervised pretraining", {"pretrain": True}),

@@ -201,7 +201,7 @@ class TrainingSettings(Spec):
                                      "cell (test-time augmentation), in validation, "
                                      "evaluation and the map. On by default: it raised the "
                                      "CNN's spatial-CV AUC on real data by 0.02-0.03 and "
-                                     "lowered no network's. The map then takes eight dense "
+                                     "did not lower CTLGNet's. The map then takes eight dense "
                                      "passes (about a quarter of the CNN's speed without, an "
                                      "eighth of CTLGNet's); 'Flips and turns' of 'Predict "
                                      "landslide susceptibility' can map in one pass")
