@@ -295,6 +295,8 @@ def _plan_job(inputs, evaluation, stride, batch_size, tile_size, reporter):
     # for users; the detail (layers shared, check's difference) is the evaluation note
     how = getattr(evaluation.dense.plan, "summary", "fast shared evaluation, checked") \
         if dense else "patch by patch"
+    if inputs.views:
+        how += ", the mean over 8 flips and turns of each patch (8 passes)"
     reporter.info(f"Predicting {info.height} x {info.width} pixels with {model_name} "
                   f"({p} x {p} x {info.count} patches), {len(tiles)} tiles of "
                   f"{tile_size} x {tile_size}; evaluation: {how}.")

@@ -41,6 +41,9 @@ from .patches import (
 )
 from .schedules import rate_function
 
+# the log's words for Average over flips and turns (validation, evaluation, map)
+VIEWS_NOTE = "; scored as the mean over 8 flips and turns"
+
 # Optimizer code (``core.specs.training.OPTIMIZERS``) -> Keras class and options.
 KERAS_OPTIMIZERS = {"sgd": ("SGD", {"momentum": 0.9}), "adam": ("Adam", {}),
                     "adamw": ("AdamW", {"weight_decay": 1e-4})}
@@ -318,7 +321,8 @@ def build(spec, data, stack_info, reporter):
                   f"samples; batch {data.batch_size}, {spec.optimizer.upper()} lr "
                   f"{spec.learning_rate}, label smoothing {spec.label_smoothing}, "
                   f"augmentation {'on' if spec.augment else 'off'}; categorical factors "
-                  f"{encoded}, centre cell to the classifier {'on' if pixel_skip else 'off'}")
+                  f"{encoded}, centre cell to the classifier {'on' if pixel_skip else 'off'}"
+                  f"{VIEWS_NOTE if getattr(spec, 'average_views', False) else ''}")
     if getattr(spec, "pretrained_encoder", ""):  # fine-tuning (engine/pretraining.py)
         from .pretraining import load_pretrained_encoder
         load_pretrained_encoder(spec, model, data, reporter, stack_info)
