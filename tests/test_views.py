@@ -191,3 +191,25 @@ def test_ensemble_of_a_network_and_a_classical_model_is_their_mean(small_stack, 
     assert valid.any()
     np.testing.assert_allclose(_read(tmp_path / "blend.tif")[valid],
                                np.mean([s[valid] for s in singles], axis=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("name, size", [("ctlgnet", 16), ("vit", 17), ("resnet18", 16)])
+def test_dense_views_of_tail_models_equal_the_per_patch_views(name, size):
+    """The models whose dense path runs a tail per patch (tokens or a feature
+    window): the eight dense passes give the per-patch views' mean."""
+    import keras
+
+    from landslide_susceptibility.engine.dense_model import DenseModel, check_dense
+    from landslide_susceptibility.engine.dense_plan import dense_plan
+    from landslide_susceptibility.engine.dense_views import DenseViews
+    from landslide_susceptibility.engine.runners import PatchModel, ViewsAveraged
+    from landslide_susceptibility.models import build_model
+
+    keras.utils.set_random_seed(2)
+    model = build_model(name, (size, size, 3), pixel_skip=True)
+    plan, reason = dense_plan(model)
+    assert plan is not None and plan.mode != "head", reason
+    dense = DenseViews(DenseModel(plan, size, 3, 32))
+    per_patch = ViewsAveraged(PatchModel(model, 32), size)
+    assert dense.patch_size == patches.view_size(size)
+    assert check_dense(dense, per_patch, dense.patch_size, 3, seed=3) < 1e-5
