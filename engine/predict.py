@@ -182,49 +182,37 @@ def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,
     if precision != "float32" and not cpu_has_bfloat16():
         reporter.warning(f"This CPU has no {precision} instructions: {precision} is "
                          "emulated and usually slower than float32.")
-    if inputs.views:
-        return _views_evaluation(model, patch_model, inputs, method, precision, seed, reporter)
-    if method == "patch":
-        if precision == "float32":
-            return Evaluation(patch_model, note="per patch (as asked)")
-        return _low_precision(model, patch_model, precision, seed, reporter, "as asked")
-    evaluation = _try_dense(model, patch_model, inputs, method, seed, reporter, precision)
-    if evaluation.dense is None and method == "dense":
-        raise InputError(f"Dense evaluation is not possible for this model: "
-                         f"{evaluation.note}.")
-    return evaluation
-
-
-def _views_evaluation(model, patch_model, inputs, method, precision, seed, reporter):
-    """*Average over flips and turns*: the mean over the eight views, densely
-    (eight dense passes over the turned window, :mod:`.dense_views`) where the
-    model allows it, checked against the per-patch views; else per patch."""
-    why = "averaged over 8 flips and turns"
-    if method == "patch":
-        return _views_per_patch(model, patch_model, inputs, precision, seed, reporter,
-                                f"{why}, as asked")
-    evaluation = _try_dense(model, patch_model, inputs, method, seed, reporter, precision)
-    if evaluation.dense is None:
-        if method == "dense":
+    if method != "patch":
+        evaluation = _try_dense(model, patch_model, inputs, method, seed, reporter, precision)
+        if evaluation.dense is None and method == "dense":
             raise InputError(f"Dense evaluation is not possible for this model: "
                              f"{evaluation.note}.")
-        return _views_per_patch(model, patch_model, inputs, precision, seed, reporter, why)
-    dense, per_patch = DenseViews(evaluation.dense), ViewsAveraged(patch_model,
-                                                                    inputs.patch_size)
-    error = check_dense(dense, per_patch, inputs.read_size, inputs.info.count, seed=seed)
+    elif precision == "float32":
+        evaluation = Evaluation(patch_model, note="per patch (as asked)")
+    else:
+        evaluation = _low_precision(model, patch_model, precision, seed, reporter, "as asked")
+    return _with_views(evaluation, patch_model, inputs, precision, seed) if inputs.views \
+        else evaluation
+
+
+def _with_views(evaluation, patch_model, inputs, precision, seed):
+    """``evaluation`` averaged over the eight flips and turns (*Average over flips
+    and turns*): the dense path as eight dense passes over the turned window
+    (:mod:`.dense_views`), checked against the per-patch views; else the per-patch
+    runner on the eight views."""
+    per_patch = ViewsAveraged(evaluation.patch_model, inputs.patch_size)
+    if evaluation.dense is None:
+        evaluation.patch_model = per_patch
+        evaluation.note += "; averaged over 8 flips and turns"
+        return evaluation
+    dense = DenseViews(evaluation.dense)
+    reference = ViewsAveraged(patch_model, inputs.patch_size)  # float32, as _try_dense's
+    error = check_dense(dense, reference, inputs.read_size, inputs.info.count, seed=seed)
     if error > TOLERANCES[precision]:  # the plain dense path passed: a bug of the views
         raise RuntimeError(f"the dense views of {inputs.card['model']} differ by "
                            f"{error:.1e} from the per-patch views")
     return Evaluation(per_patch, dense, f"{dense.description}; checked against per-patch "
                       f"evaluation: max difference {error:.1e}", error)
-
-
-def _views_per_patch(model, patch_model, inputs, precision, seed, reporter, why):
-    """Per patch, the mean over the eight views (in ``precision`` when it passes)."""
-    evaluation = Evaluation(patch_model, note=f"per patch ({why})") if precision == "float32" \
-        else _low_precision(model, patch_model, precision, seed, reporter, why)
-    evaluation.patch_model = ViewsAveraged(evaluation.patch_model, inputs.patch_size)
-    return evaluation
 
 
 def _classical_evaluation(model_path, inputs, batch_size, method, seed):

@@ -119,6 +119,23 @@ def test_flips_and_turns_of_predict_override_the_card(area, tmp_path):
     assert "flips and turns" in maps["on"][1]
 
 
+def test_dense_views_that_disagree_with_the_per_patch_views_are_refused(area, tmp_path,
+                                                                          monkeypatch):
+    """The check before use: dense views read where the unflipped patches went (a
+    bug) stop the map with an error rather than writing wrong values."""
+    from test_predict import predict
+
+    from landslide_susceptibility.engine import dense_views
+
+    right = dense_views.turned_points
+    monkeypatch.setattr(dense_views, "turned_points",
+                        lambda rows, cols, shape, flip, turns: right(rows, cols, shape,
+                                                                     not flip, turns))
+    with pytest.raises(RuntimeError, match="differ by .* from the per-patch views"):
+        predict(area["model"], area["stack"], tmp_path / "wrong.tif")
+    assert not (tmp_path / "wrong.tif").exists()
+
+
 def test_turned_points_follow_numpy_flips_and_turns():
     from landslide_susceptibility.engine.dense_views import turned, turned_points
 
