@@ -15,7 +15,8 @@ CV = {"validation": "repeated_spatial_kfold", "folds": 5, "block_size": 1000.0, 
 # product's defaults: variants turn them on one by one.
 NETWORK_SETTINGS = {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 16,
                     "label_smoothing": 0.1, "augment": True, "selection": "val_auc",
-                    "categorical_encoding": "codes", "pixel_skip": False, "pretrain": False,
+                    "categorical_encoding": "codes", "continuous_encoding": "values",
+                    "pixel_skip": False, "pretrain": False,
                     "schedule": "constant", "weight_average": False, "mixup": 0.0,
                     "average_views": False}
 # Variants of a network (issue 19): ``NETWORK+VARIANT[+VARIANT...]`` in the tables;
@@ -26,6 +27,7 @@ VARIANTS = {
     "defaults": ("product defaults", {}),
     "skip": ("centre cell to the classifier", {"pixel_skip": True}),
     "onehot": ("one-hot classes", {"categorical_encoding": "one_hot"}),
+    "bins": ("continuous factors in bins", {"continuous_encoding": "bins"}),
     "cosine": ("cosine schedule", {"schedule": "cosine"}),
     "adamw": ("AdamW", {"optimizer": "adamw"}),
     "accuracy": ("kept by validation accuracy", {"selection": "val_accuracy"}),

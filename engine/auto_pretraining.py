@@ -37,6 +37,7 @@ def encoder_cache_path(spec, patch_size, hparams):
                       "mtime": stat.st_mtime_ns, "model": spec.model,
                       "patch_size": int(patch_size), "hparams": hparams,
                       "categorical_encoding": spec.categorical_encoding,
+                      "continuous_encoding": spec.continuous_encoding,
                       "pixel_skip": bool(spec.pixel_skip), "seed": spec.seed,
                       "pretraining": pretraining_settings(spec.epochs)},
                      sort_keys=True, default=str)
@@ -59,6 +60,7 @@ def pretrained_for(spec, stack_info, patch_size, hparams, reporter, progress_ran
     pretraining = PretrainSpec(stack=spec.stack, model=spec.model, patch_size=int(patch_size),
                                hparams=dict(spec.hparams or {}), seed=spec.seed,
                                categorical_encoding=spec.categorical_encoding,
+                               continuous_encoding=spec.continuous_encoding,
                                pixel_skip=spec.pixel_skip, cache_dir=spec.cache_dir,
                                **pretraining_settings(spec.epochs),
                                output_encoder=path).validate()

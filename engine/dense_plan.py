@@ -11,8 +11,8 @@ embedding is evaluated densely and each patch gathers its tokens with step
 (``"gather"``: ResNet, DenseNet stems); the rest runs per patch
 (:class:`.dense_model.DenseModel`).
 
-The one-hot encoding of categorical bands (``CategoricalOneHot``) is pointwise,
-so it joins the shared stem. A model whose classifier also takes the centre
+The one-hot encoding of categorical bands (``CategoricalOneHot``) and the bins
+of continuous ones (``FactorBins``) are pointwise, so they join the shared stem. A model whose classifier also takes the centre
 cell's factors (the pixel skip, :data:`..models.SKIP_LAYERS`: a crop of the
 encoded input's centre cell, flattened and concatenated with the learnt features
 right before the classifier) keeps its plan: the crop branch is left out of the
@@ -29,7 +29,7 @@ from ..models import SKIP_LAYERS
 
 _SKIPPED = ("Dropout", "SpatialDropout2D", "GaussianDropout", "GaussianNoise")
 _POINTWISE = ("BatchNormalization", "ReLU", "Activation", "LeakyReLU", "ELU",
-              "PReLU", "CategoricalOneHot") + _SKIPPED
+              "PReLU", "CategoricalOneHot", "FactorBins") + _SKIPPED
 
 
 def _has_conv(prefix):

@@ -21,6 +21,7 @@ that vanish meanwhile are rebuilt or skipped.
 
 import collections
 import hashlib
+import math
 import os
 import tempfile
 import time
@@ -207,18 +208,54 @@ def normalise(batch, mean, std):
     return out.reshape(batch.shape)
 
 
-def training_statistics(stack, rows, cols, max_patches=2000, seed=0):
-    """Per-band mean and std over the pixels of (up to ``max_patches``) training
-    patches, ignoring nodata; a constant band gets std 1."""
+def _statistics_chunks(stack, rows, cols, max_patches, seed):
+    """The patches (up to ``max_patches`` of them, drawn for ``seed``) of the
+    centres (rows, cols), 256 at a time."""
     rng = np.random.default_rng(seed)
     index = np.arange(len(rows))
     if len(index) > max_patches:
         index = rng.choice(index, size=max_patches, replace=False)
-    stats = RunningStats(stack.bands)
     for start in range(0, len(index), 256):
         chunk = index[start:start + 256]
-        stats.add(stack.patches(np.asarray(rows)[chunk], np.asarray(cols)[chunk]))
+        yield stack.patches(np.asarray(rows)[chunk], np.asarray(cols)[chunk])
+
+
+def training_statistics(stack, rows, cols, max_patches=2000, seed=0):
+    """Per-band mean and std over the pixels of (up to ``max_patches``) training
+    patches, ignoring nodata; a constant band gets std 1."""
+    stats = RunningStats(stack.bands)
+    for patches in _statistics_chunks(stack, rows, cols, max_patches, seed):
+        stats.add(patches)
     return stats.normalisation()
+
+
+def bin_levels(bins):
+    """The quantile levels of ``bins`` bins' edges: 1 %, 1/bins, ..., 1 - 1/bins,
+    99 % (the outer edges inside the extremes, so that a few outliers do not
+    squeeze the end bins)."""
+    levels = np.linspace(0.0, 1.0, int(bins) + 1)
+    levels[0], levels[-1] = 0.01, 0.99
+    return levels
+
+
+def bin_edges(stack, rows, cols, bins, max_patches=2000, max_values=200_000, seed=0):
+    """Per band, the ``bins + 1`` edges of :class:`..models.layers.FactorBins`:
+    quantiles (:func:`bin_levels`) of the valid pixels of (up to ``max_patches``)
+    training patches, every ``step``-th row and column of each patch when they
+    hold more than ``max_values`` pixels. A band without valid pixels gets edges
+    0 to 1."""
+    count = min(len(rows), max_patches) * stack.patch_size ** 2
+    step = max(1, math.ceil(math.sqrt(count / max_values)))
+    values = [patches[:, ::step, ::step].reshape(-1, stack.bands)
+              for patches in _statistics_chunks(stack, rows, cols, max_patches, seed)]
+    values = np.concatenate(values) if values else np.empty((0, stack.bands), np.float32)
+    levels = bin_levels(bins)
+    edges = []
+    for band in range(stack.bands):
+        valid = values[:, band][np.isfinite(values[:, band])].astype(np.float64)
+        found = np.quantile(valid, levels) if valid.size else levels
+        edges.append([float(v) for v in np.maximum.accumulate(found)])
+    return edges
 
 
 def augment(batch, rng, scale_range=(0.9, 1.1)):

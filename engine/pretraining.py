@@ -50,7 +50,7 @@ ENCODER_LABEL = TrainSpec.label_of("pretrained_encoder")
 PRETRAIN_ALGORITHM = "'Pretrain network encoder'"
 # The training settings the card records and fine-tuning must match: name -> default.
 NETWORK_OPTIONS = {name: default_of(TrainingSettings, name)
-                   for name in ("categorical_encoding", "pixel_skip")}
+                   for name in ("categorical_encoding", "continuous_encoding", "pixel_skip")}
 
 
 @dataclass
@@ -65,6 +65,7 @@ class Unlabelled:
     patch_size: int
     batch_size: int  # the spec's, clamped to the number of patches
     hparams: dict  # the model's hyper-parameters, defaults resolved
+    edges: list | None = None  # per band, its bin edges (continuous factors in bins)
 
 
 @dataclass
@@ -127,7 +128,7 @@ def draw_centres(stack_info, count, seed, is_cancelled=None):
 
 def prepare(spec, stack_info, reporter):
     """Patch centres, the padded stack, their normalisation and the hyper-parameters."""
-    from .training import resolve_model_hparams
+    from .training import factor_bin_edges, resolve_model_hparams
 
     hparams = resolve_model_hparams(spec.model, spec.hparams)
     rows, cols, available = draw_centres(stack_info, spec.patches, spec.seed,
@@ -145,19 +146,21 @@ def prepare(spec, stack_info, reporter):
     stack = PaddedStack(stack_info.path, patch, cache_dir=spec.cache_dir,
                         is_cancelled=reporter.is_cancelled)
     mean, std = training_statistics(stack, rows, cols, seed=spec.seed)
-    return Unlabelled(stack, rows, cols, mean, std, patch, batch_size, hparams)
+    edges = factor_bin_edges(spec, stack, rows, cols)
+    return Unlabelled(stack, rows, cols, mean, std, patch, batch_size, hparams, edges)
 
 
-def network_options(spec, bands, mean, std):
+def network_options(spec, bands, mean, std, edges=None):
     """``build_model``'s network options of ``spec``'s settings: ``encoding`` (one-hot
-    categorical factors of ``bands``, Z-scored with ``mean`` and ``std``) and
-    ``pixel_skip``."""
-    from ..models import one_hot_encoding
+    categorical factors of ``bands``, Z-scored with ``mean`` and ``std``), ``bins``
+    (the continuous factors in bins of ``edges``, when given) and ``pixel_skip``."""
+    from ..models import bin_encoding, one_hot_encoding
 
     encoding = None
     if spec.categorical_encoding == "one_hot":
         encoding = one_hot_encoding(bands, mean, std)
-    return {"encoding": encoding, "pixel_skip": bool(spec.pixel_skip)}
+    bins = bin_encoding(bands, mean, std, edges) if edges else None
+    return {"encoding": encoding, "bins": bins, "pixel_skip": bool(spec.pixel_skip)}
 
 
 def build_network(spec, stack_info, data, reporter):
@@ -166,7 +169,8 @@ def build_network(spec, stack_info, data, reporter):
 
     try:
         network = build_model(spec.model, (data.patch_size, data.patch_size, stack_info.count),
-                              **network_options(spec, stack_info.bands, data.mean, data.std),
+                              **network_options(spec, stack_info.bands, data.mean, data.std,
+                                                 data.edges),
                               **data.hparams)
     except ValueError as exc:
         raise InputError(str(exc)) from exc

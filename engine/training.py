@@ -27,13 +27,15 @@ from ..core.files import atomic_output, ensure_writable_dir
 from ..core.sample_layer import select_split, validate_samples
 from ..core.specs import TrainOutcome
 from ..core.specs.samples import DEFAULT_PATCH_SIZE
-from ..core.specs.training import OPTIMIZERS, SELECTIONS, WEIGHT_AVERAGE_MOMENTUM
+from ..core.specs.training import (FACTOR_BINS, OPTIMIZERS, SELECTIONS,
+                                   WEIGHT_AVERAGE_MOMENTUM)
 from . import metrics
 from .loaded_model import wrap_network
 from .model_cards import model_card_of, plugin_version  # noqa: F401 (plugin_version: API)
 from .patches import (
     PaddedStack,
     batches,
+    bin_edges,
     mean_over_views,
     stack_for_views,
     tf_dataset,
@@ -64,6 +66,7 @@ class Prepared:
     batch_size: int  # the spec's, clamped to the training set
     hparams: dict  # the model's hyper-parameters, defaults resolved
     summary: dict | None  # the samples' summary (patch size as used)
+    edges: list | None = None  # per band, its bin edges (continuous factors in bins)
 
 
 @dataclass
@@ -272,8 +275,23 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
     stack = PaddedStack(stack_info.path, patch_size, cache_dir=spec.cache_dir,
                         is_cancelled=reporter.is_cancelled)
     mean, std = training_statistics(stack, train_split[0], train_split[1], seed=spec.seed)
+    edges = factor_bin_edges(spec, stack, *train_split[:2]) if network else None
     return Prepared(stack, train_split, validation, mean, std, patch_size, batch_size,
-                    hparams, summary)
+                    hparams, summary, edges)
+
+
+def factor_bin_edges(spec, stack, rows, cols):
+    """The bin edges of every band (:func:`.patches.bin_edges` over the patches of
+    (rows, cols)) when ``spec`` puts the continuous factors in bins, else None."""
+    if getattr(spec, "continuous_encoding", "values") != "bins":
+        return None
+    return bin_edges(stack, rows, cols, FACTOR_BINS, seed=spec.seed)
+
+
+def _continuous_note(bins):
+    if not bins:
+        return "continuous factors as values"
+    return f"continuous factors in {len(bins['edges'][0]) - 1} bins"
 
 
 def resolve_model_hparams(model_name, hparams):
@@ -292,7 +310,7 @@ def build(spec, data, stack_info, reporter):
     factors to the classifier."""
     import keras
 
-    from ..models import build_model, one_hot_encoding
+    from ..models import bin_encoding, build_model, one_hot_encoding
 
     encoding, encoded = None, "as class codes"
     if getattr(spec, "categorical_encoding", "codes") == "one_hot":
@@ -306,10 +324,13 @@ def build(spec, data, stack_info, reporter):
             encoded = "one-hot (" + ", ".join(
                 f"{factors[band].name}: {len(values)} classes"
                 for band, values in zip(encoding["bands"], encoding["classes"], strict=True)) + ")"
+    bins = bin_encoding(stack_info.bands, data.mean, data.std, data.edges) \
+        if data.edges else None
     pixel_skip = bool(getattr(spec, "pixel_skip", False))
     try:
         model = build_model(spec.model, (data.patch_size, data.patch_size, stack_info.count),
-                            encoding=encoding, pixel_skip=pixel_skip, **data.hparams)
+                            encoding=encoding, bins=bins, pixel_skip=pixel_skip,
+                            **data.hparams)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
@@ -321,7 +342,8 @@ def build(spec, data, stack_info, reporter):
                   f"samples; batch {data.batch_size}, {spec.optimizer.upper()} lr "
                   f"{spec.learning_rate}, label smoothing {spec.label_smoothing}, "
                   f"augmentation {'on' if spec.augment else 'off'}; categorical factors "
-                  f"{encoded}, centre cell to the classifier {'on' if pixel_skip else 'off'}"
+                  f"{encoded}, {_continuous_note(bins)}, centre cell to the classifier "
+                  f"{'on' if pixel_skip else 'off'}"
                   f"{VIEWS_NOTE if getattr(spec, 'average_views', False) else ''}")
     if getattr(spec, "pretrained_encoder", ""):  # fine-tuning (engine/pretraining.py)
         from .pretraining import load_pretrained_encoder
@@ -467,6 +489,7 @@ def _training_facts(spec, data, log):
             "augment": spec.augment, "early_stopping_patience": spec.patience,
             "schedule": getattr(spec, "schedule", "constant"),
             "categorical_encoding": getattr(spec, "categorical_encoding", "codes"),
+            "continuous_encoding": getattr(spec, "continuous_encoding", "values"),
             "pixel_skip": bool(getattr(spec, "pixel_skip", False)),
             "weight_average": bool(getattr(spec, "weight_average", False)),
             "mixup": float(getattr(spec, "mixup", 0.0)),

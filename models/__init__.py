@@ -34,6 +34,7 @@ NUM_CLASSES = 2
 MIN_SIZE = 16
 # Names of the layers the network options add (models.blocks.model_input, .head).
 ONE_HOT_LAYER = "one_hot"
+BINS_LAYER = "factor_bins"
 SKIP_LAYERS = ("centre_crop", "centre_flatten", "skip_concat")
 
 MODELS = {
@@ -94,13 +95,15 @@ def resolve_hparams(name, **hparams):
     return defaults
 
 
-def build_model(name, input_shape, *, encoding=None, pixel_skip=False, **hparams):
+def build_model(name, input_shape, *, encoding=None, bins=None, pixel_skip=False,
+                **hparams):
     """Build model ``name`` (a ``keras.Model``, not compiled) for ``input_shape``
     ``(H, W, C)``; ``hparams`` override the defaults of that model's module.
 
     The network options: ``encoding`` (from :func:`one_hot_encoding`; None: the
     bands as they come) one-hot encodes the categorical bands right after the
-    input; ``pixel_skip`` gives the classifier the centre cell's (encoded) factors
+    input; ``bins`` (from :func:`bin_encoding`) then encodes the continuous bands
+    in piecewise-linear bins; ``pixel_skip`` gives the classifier the centre cell's (encoded) factors
     beside the learnt features. With the defaults the graph is the plain one.
     """
     entry = _entry(name)
@@ -116,8 +119,35 @@ def build_model(name, input_shape, *, encoding=None, pixel_skip=False, **hparams
     resolved = resolve_hparams(name, **hparams)
     _layers()  # register the custom layers before building
     module = importlib.import_module(f"{__name__}.{entry[0]}")
-    return module.build(shape, encoding=encoding or None, pixel_skip=bool(pixel_skip),
-                        **resolved)
+    return module.build(shape, encoding=input_encoding(encoding, bins),
+                        pixel_skip=bool(pixel_skip), **resolved)
+
+
+def input_encoding(one_hot=None, bins=None):
+    """The modules' ``encoding`` (:func:`.blocks.model_input`): ``{"one_hot": ...,
+    "bins": ...}``, the bins' band indices moved past the channels the one-hot
+    encoding adds before them; None when neither is given."""
+    if not one_hot and not bins:
+        return None
+    if bins and one_hot:
+        added = [(band, len(values) - 1)
+                 for band, values in zip(one_hot["bands"], one_hot["classes"], strict=True)]
+        bins = dict(bins, bands=[band + sum(n for other, n in added if other < band)
+                                 for band in bins["bands"]])
+    return {"one_hot": one_hot or None, "bins": bins or None}
+
+
+def bin_encoding(bands, mean, std, edges):
+    """The ``bins`` of :func:`build_model` for a stack's ``bands`` (objects with
+    ``categorical``) Z-scored with the per-band ``mean`` and ``std``: the continuous
+    bands with their bin ``edges`` (one list per band of the stack), or None when
+    there is none."""
+    chosen = [index for index, band in enumerate(bands) if not band.categorical]
+    if not chosen:
+        return None
+    return {"bands": chosen, "edges": [[float(v) for v in edges[index]] for index in chosen],
+            "mean": [float(mean[index]) for index in chosen],
+            "std": [float(std[index]) for index in chosen]}
 
 
 def one_hot_encoding(bands, mean, std):

@@ -8,8 +8,8 @@ and per-layer reports are readable.
 import keras
 from keras import layers
 
-from . import ONE_HOT_LAYER, SKIP_LAYERS
-from .layers import CategoricalOneHot, FractionalFourierMixing
+from . import BINS_LAYER, ONE_HOT_LAYER, SKIP_LAYERS
+from .layers import CategoricalOneHot, FactorBins, FractionalFourierMixing
 
 BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.99
@@ -150,12 +150,18 @@ def keras_input(input_shape):
 # --- Network options (build_model's encoding and pixel_skip) ----------------
 def model_input(input_shape, encoding=None):
     """``(inputs, x)``: the model's input and the tensor the network starts from,
-    the input itself, or with ``encoding`` (the arguments of
-    :class:`.layers.CategoricalOneHot`) its categorical bands one-hot encoded."""
+    the input itself, or with ``encoding`` (:func:`..input_encoding`) its
+    categorical bands one-hot encoded (:class:`.layers.CategoricalOneHot`, the
+    arguments under ``"one_hot"``), then its continuous bands in bins
+    (:class:`.layers.FactorBins`, under ``"bins"``)."""
     inputs = keras_input(input_shape)
-    if not encoding:
-        return inputs, inputs
-    return inputs, CategoricalOneHot(**encoding, name=ONE_HOT_LAYER)(inputs)
+    encoding = encoding or {}
+    x = inputs
+    if encoding.get("one_hot"):
+        x = CategoricalOneHot(**encoding["one_hot"], name=ONE_HOT_LAYER)(x)
+    if encoding.get("bins"):
+        x = FactorBins(**encoding["bins"], name=BINS_LAYER)(x)
+    return inputs, x
 
 
 def centre_cell(x):

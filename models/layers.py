@@ -14,6 +14,8 @@ reloads without ``custom_objects`` once this module has been imported
 * :class:`SeqPool` -- CTLGNet's attention-based sequence pooling (CCT).
 * :class:`CategoricalOneHot` -- the network option "one-hot categorical
   factors": one channel per class of each categorical band of the input.
+* :class:`FactorBins` -- the network option "continuous factors in bins": a
+  piecewise-linear encoding of each continuous band of the input.
 """
 
 import math
@@ -317,6 +319,94 @@ class CategoricalOneHot(keras.layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FactorBins(keras.layers.Layer):
+    """Piecewise-linear bins for the continuous bands of a normalised patch.
+
+    For each listed band, with bin edges ``e_0 <= e_1 <= ... <= e_T`` in the band's
+    own units (quantiles of its training values), the band is replaced, in place,
+    by ``T`` channels: channel ``t`` is ``clip((x - e_t) / (e_{t+1} - e_t), 0, 1)``
+    for the cell's value ``x`` (the Z-score undone, as :class:`CategoricalOneHot`
+    does). A cell in bin ``t`` reads 1 in the channels below, its position within
+    the bin in channel ``t`` and 0 above, so the first layer can learn any
+    piecewise-linear response to a factor (a steep rise between two slopes, a
+    plateau) rather than a line, and a few extreme values (curvatures, catchment
+    areas) no longer squeeze all others into one small range. Two equal edges
+    make a step. Other bands pass through unchanged. Pointwise, like
+    :class:`CategoricalOneHot`, so a dense evaluator runs it over a whole tile.
+
+    Args:
+        bands: 0-based indices of the binned bands of the input, increasing.
+        edges: for each of ``bands``, its ``T + 1`` increasing bin edges (the same
+            ``T`` for every band).
+        mean, std: for each of ``bands``, the mean and standard deviation the
+            input was Z-scored with.
+    """
+
+    #: a bfloat16 copy of the model keeps this layer in float32 (its edges are
+    #: closer than bfloat16's resolution on a wide band)
+    KEEP_FLOAT32 = True
+
+    def __init__(self, bands=(), edges=(), mean=(), std=(), **kwargs):
+        super().__init__(**kwargs)
+        self.bands = [int(band) for band in bands]
+        self.edges = [[float(value) for value in values] for values in edges]
+        self.mean = [float(value) for value in mean]
+        self.std = [float(value) for value in std]
+        if not len(self.bands) == len(self.edges) == len(self.mean) == len(self.std):
+            raise ValueError("FactorBins: 'bands', 'edges', 'mean' and 'std' must have one "
+                             "entry per binned band")
+        if sorted(set(self.bands)) != self.bands or (self.bands and self.bands[0] < 0):
+            raise ValueError("FactorBins: 'bands' must be increasing band indices")
+        if len({len(values) for values in self.edges}) > 1 or \
+                any(len(values) < 2 for values in self.edges):
+            raise ValueError("FactorBins: every band needs the same number (2 or more) of "
+                             "bin edges")
+        if any(np.any(np.diff(values) < 0) for values in self.edges):
+            raise ValueError("FactorBins: the bin edges of a band must be increasing")
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError("FactorBins needs a known number of bands")
+        if self.bands and self.bands[-1] >= channels:
+            raise ValueError(f"FactorBins: band index {self.bands[-1]} is beyond the "
+                             f"{channels} bands of the input")
+        self._channels = int(channels)
+
+    def z_bins(self, index):
+        """``(lower edges, 1 / widths)`` of band ``bands[index]``'s bins in the
+        Z-scored units of the input (a step: a width of 1e-6)."""
+        edges = (np.asarray(self.edges[index], np.float64) - self.mean[index]) / \
+            self.std[index]
+        widths = np.maximum(np.diff(edges), 1e-6)
+        return edges[:-1].astype("float32"), (1.0 / widths).astype("float32")
+
+    def call(self, inputs):
+        dtype = inputs.dtype
+        parts, start = [], 0
+        for index, band in enumerate(self.bands):
+            if band > start:
+                parts.append(inputs[..., start:band])
+            lower, scale = (ops.convert_to_tensor(v, dtype=dtype) for v in self.z_bins(index))
+            parts.append(ops.clip((inputs[..., band:band + 1] - lower) * scale, 0.0, 1.0))
+            start = band + 1
+        if start < self._channels:
+            parts.append(inputs[..., start:])
+        return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        bins = len(self.edges[0]) - 1 if self.edges else 1
+        channels = input_shape[-1] + len(self.bands) * (bins - 1)
+        return tuple(input_shape[:-1]) + (channels,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(bands=list(self.bands), edges=[list(v) for v in self.edges],
+                      mean=list(self.mean), std=list(self.std))
+        return config
+
+
 CUSTOM_LAYERS = {cls.__name__: cls for cls in
                  (ClassToken, TakeToken, PositionEmbedding, FractionalFourierMixing,
-                  SeqPool, CategoricalOneHot)}
+                  SeqPool, CategoricalOneHot, FactorBins)}

@@ -75,6 +75,7 @@ class PretrainSpec(Spec):
     learning_rate: float = training_setting("learning_rate")
     seed: int = training_setting("seed")
     categorical_encoding: str = training_setting("categorical_encoding")
+    continuous_encoding: str = training_setting("continuous_encoding")
     pixel_skip: bool = training_setting("pixel_skip")
     output_encoder: str = param(key="OUTPUT_ENCODER", label="Pretrained encoder",
                                 kind="file_dest", file_filter=ENCODER_FILTER,

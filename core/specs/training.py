@@ -22,6 +22,10 @@ SELECTIONS = (("val_accuracy", "Best validation accuracy (paper)"),
               ("val_auc", "Best validation AUC"))
 CATEGORICAL_ENCODINGS = (("codes", "Class codes, Z-scored (paper)"),
                          ("one_hot", "One-hot, one channel per class"))
+CONTINUOUS_ENCODINGS = (("values", "Z-scored values (paper)"),
+                        ("bins", "Piecewise-linear bins (quantiles)"))
+# The bins per continuous factor of "Piecewise-linear bins" (models.layers.FactorBins).
+FACTOR_BINS = 8
 SCHEDULES = (("constant", "Constant (paper)"), ("cosine", "Cosine decay after a warm-up"))
 # The momentum per step of "Average the weights" (engine/weight_average.py).
 WEIGHT_AVERAGE_MOMENTUM = 0.99
@@ -42,6 +46,7 @@ DEFAULT_NETWORK = "cnn"
 PAPER_SETTINGS = {"epochs": 100, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.001,
                   "label_smoothing": 0.1, "augment": True, "patience": 0,
                   "selection": "val_accuracy", "categorical_encoding": "codes",
+                  "continuous_encoding": "values",
                   "pixel_skip": False, "schedule": "constant", "pretrain": False,
                   "weight_average": False, "mixup": 0.0, "average_views": False}
 # How comparemodels validates: spatial k-fold by default, because on one split (and
@@ -155,6 +160,17 @@ class TrainingSettings(Spec):
                                            "paper's way, as if class 5 were 'more' than 3), "
                                            "or one channel per class (1 where the cell has "
                                            "that class); the classes come from the stack")
+    continuous_encoding: str = param("values", key="CONTINUOUS_ENCODING",
+                                     label="Continuous factors (networks)", kind="enum",
+                                     choices=CONTINUOUS_ENCODINGS, advanced=True,
+                                     help="How a network sees a continuous factor (slope, "
+                                          "curvature, distance): its values Z-scored (the "
+                                          "paper's way), or in 8 bins between quantiles of "
+                                          "the training patches, one channel per bin that "
+                                          "rises from 0 to 1 across it, so that the first "
+                                          "layer can learn any piecewise-linear response "
+                                          "to the factor and a few extreme values no "
+                                          "longer squeeze the rest")
     pixel_skip: bool = param(True, key="PIXEL_SKIP",
                              label="Centre cell to the classifier (networks)",
                              kind="bool", advanced=True,
