@@ -160,12 +160,12 @@ def pretrained_folds(stack, samples, models, settings, folder, reporter, pretrai
     ``pretraining``: settings of the ``pretrain`` command other than its defaults."""
     from landslide_susceptibility.core.specs.training import CompareSpec
     from landslide_susceptibility.engine.commands import run_command
+    from landslide_susceptibility.engine.pretraining import NETWORK_OPTIONS
     from landslide_susceptibility.engine.samples_input import load_samples
 
     (model,) = models
     encoder = os.path.join(folder, f"{model}_encoder.keras")
-    options = {key: settings[key] for key in ("categorical_encoding", "pixel_skip")
-               if key in settings}
+    options = {key: settings[key] for key in NETWORK_OPTIONS if key in settings}
     log(f"   pretraining the {model} encoder on the stack")
     run_command("pretrain", dict(options, **(pretraining or {}), stack=stack, model=model,
                                  output_encoder=encoder,
