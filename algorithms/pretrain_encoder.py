@@ -9,7 +9,8 @@ from .outputs import add_outputs
 from .spec_parameters import add_spec_parameters, read_spec
 
 KEYS = ["STACK", "MODEL", "PATCH_SIZE", "PATCHES", "MASK_RATIO", "EPOCHS", "BATCH_SIZE",
-        "LEARNING_RATE", "SEED", "CATEGORICAL_ENCODING", "PIXEL_SKIP", "OUTPUT_ENCODER"]
+        "LEARNING_RATE", "SEED", "CATEGORICAL_ENCODING", "CONTINUOUS_ENCODING", "PIXEL_SKIP",
+        "OUTPUT_ENCODER"]
 
 
 class PretrainEncoder(LandslideAlgorithm):
@@ -26,8 +27,8 @@ class PretrainEncoder(LandslideAlgorithm):
         "which helps most when there are few landslides.")
     NOTES = (
         "Train with the same model, patch size, stack (same factors in the same order), "
-        "hyper-parameters and network options (categorical factors, centre cell to the "
-        "classifier): training refuses an encoder that does not match and says what "
+        "hyper-parameters and network options (categorical factors, continuous factors, centre "
+        "cell to the classifier): training refuses an encoder that does not match and says what "
         "differs. The classifier (the final layer) is not pretrained. The normalisation of "
         "the training is the training split's, as without an encoder.<br>"
         "<i>Cancel</i> stops within seconds and writes the encoder as it is after at least "

@@ -12,15 +12,16 @@ embedding is evaluated densely and each patch gathers its tokens with step
 (:class:`.dense_model.DenseModel`).
 
 The one-hot encoding of categorical bands (``CategoricalOneHot``) and the bins
-of continuous ones (``FactorBins``) are pointwise, so they join the shared stem. A model whose classifier also takes the centre
-cell's factors (the pixel skip, :data:`..models.SKIP_LAYERS`: a crop of the
-encoded input's centre cell, flattened and concatenated with the learnt features
-right before the classifier) keeps its plan: the crop branch is left out of the
-stem, the encoded window is kept (:class:`PixelSkip`), and each pixel reads its
-patch's centre cell from it. In ``"head"`` the classifier is split: its rows of
-the learnt features are the head convolution, its rows of the centre cell a
-per-pixel linear map added to the logits before the activation; in ``"embed"``
-and ``"gather"`` the tail takes the centre cell as a second input.
+of continuous ones (``FactorBins``) are pointwise, so they join the shared stem.
+A model whose classifier also takes the centre cell's factors (the pixel skip,
+:data:`..models.SKIP_LAYERS`: a crop of the encoded input's centre cell,
+flattened and concatenated with the learnt features right before the classifier)
+keeps its plan: the crop branch is left out of the stem, the encoded window is
+kept (:class:`PixelSkip`), and each pixel reads its patch's centre cell from it.
+In ``"head"`` the classifier is split: its rows of the learnt features are the
+head convolution, its rows of the centre cell a per-pixel linear map added to
+the logits before the activation; in ``"embed"`` and ``"gather"`` the tail takes
+the centre cell as a second input.
 """
 
 from dataclasses import dataclass, field

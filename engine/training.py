@@ -27,8 +27,7 @@ from ..core.files import atomic_output, ensure_writable_dir
 from ..core.sample_layer import select_split, validate_samples
 from ..core.specs import TrainOutcome
 from ..core.specs.samples import DEFAULT_PATCH_SIZE
-from ..core.specs.training import (FACTOR_BINS, OPTIMIZERS, SELECTIONS,
-                                   WEIGHT_AVERAGE_MOMENTUM)
+from ..core.specs.training import FACTOR_BINS, OPTIMIZERS, SELECTIONS, WEIGHT_AVERAGE_MOMENTUM
 from . import metrics
 from .loaded_model import wrap_network
 from .model_cards import model_card_of, plugin_version  # noqa: F401 (plugin_version: API)
@@ -318,8 +317,8 @@ def build(spec, data, stack_info, reporter):
         encoding = one_hot_encoding(factors, data.mean, data.std)
         if encoding is None:
             reporter.info(f"{spec.label_of('categorical_encoding')}: the stack has no "
-                          "categorical factor with known classes; every factor goes to the "
-                          "network as it is.")
+                          "categorical factor with known classes; there is nothing to one-hot "
+                          "encode.")
         else:
             encoded = "one-hot (" + ", ".join(
                 f"{factors[band].name}: {len(values)} classes"

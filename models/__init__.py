@@ -103,8 +103,8 @@ def build_model(name, input_shape, *, encoding=None, bins=None, pixel_skip=False
     The network options: ``encoding`` (from :func:`one_hot_encoding`; None: the
     bands as they come) one-hot encodes the categorical bands right after the
     input; ``bins`` (from :func:`bin_encoding`) then encodes the continuous bands
-    in piecewise-linear bins; ``pixel_skip`` gives the classifier the centre cell's (encoded) factors
-    beside the learnt features. With the defaults the graph is the plain one.
+    in piecewise-linear bins; ``pixel_skip`` gives the classifier the centre cell's
+    (encoded) factors beside the learnt features. With the defaults the graph is the plain one.
     """
     entry = _entry(name)
     if is_classical(name):

@@ -332,7 +332,7 @@ class FactorBins(keras.layers.Layer):
     piecewise-linear response to a factor (a steep rise between two slopes, a
     plateau) rather than a line, and a few extreme values (curvatures, catchment
     areas) no longer squeeze all others into one small range. Two equal edges
-    make a step. Other bands pass through unchanged. Pointwise, like
+    make a step (0 at the edge, 1 above it). Other bands pass through unchanged. Pointwise, like
     :class:`CategoricalOneHot`, so a dense evaluator runs it over a whole tile.
 
     Args:

@@ -116,7 +116,8 @@ def test_defaults_are_quick_and_the_papers_one_choice_away(provider):
     assert PAPER_SETTINGS == {"epochs": 100, "batch_size": 16, "optimizer": "sgd",
                               "learning_rate": 0.001, "label_smoothing": 0.1, "augment": True,
                               "patience": 0, "selection": "val_accuracy",
-                              "categorical_encoding": "codes", "pixel_skip": False,
+                              "categorical_encoding": "codes",
+                              "continuous_encoding": "values", "pixel_skip": False,
                               "schedule": "constant", "pretrain": False,
                               "weight_average": False, "mixup": 0.0,
                               "average_views": False}

@@ -285,7 +285,7 @@ def test_training_build_takes_the_options(tmp_path, fake_reporter, categorical):
                      pixel_skip=True)
     data = types.SimpleNamespace(patch_size=PATCH, hparams={"filters": [4, 6], "dropout": 0.5},
                                  mean=mean, std=std, train=([0] * 8,), validation=([0] * 4,),
-                                 batch_size=4)
+                                 batch_size=4, edges=None)
     from landslide_susceptibility.core.stack import read_stack_info
 
     model = build(spec, data, read_stack_info(stack), fake_reporter)

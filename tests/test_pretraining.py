@@ -140,6 +140,8 @@ def _reordered(stack_info):
     ({"stack": _reordered}, "was pretrained on other factors"),
     ({"data": {"filters": [4, 16]}}, "other model hyper-parameters (filters"),
     ({"spec": {"pixel_skip": True}}, "was pretrained with Centre cell to the classifier"),
+    ({"spec": {"continuous_encoding": "bins"}},
+     "was pretrained with Continuous factors (networks) (CONTINUOUS_ENCODING) 'Z-scored"),
 ])
 def test_a_mismatching_encoder_is_refused(encoder, small_stack, fake_reporter, change,
                                           needle):
