@@ -21,7 +21,7 @@ from landslide_susceptibility.core.stack import read_stack_info
 
 TINY_CNN = {"filters": [4, 8]}
 # The tests' networks are the plain graph (the paper's options), built by hand too.
-PLAIN = {"categorical_encoding": "codes", "pixel_skip": False}
+PLAIN = {"categorical_encoding": "codes", "continuous_encoding": "values", "pixel_skip": False}
 PATCH = 16  # the patch size of the small_samples fixture
 ENCODER_LABEL = TrainSpec.label_of("pretrained_encoder")
 

@@ -3,8 +3,9 @@
 The training settings are one dataclass shared by ``train`` and ``compare``.
 Their defaults finish in minutes on a laptop CPU (Adam, batch 16, 30 epochs with
 early stopping after 10 without a better model, the epoch with the best validation
-AUC kept; the networks pretrained on the stack, categorical factors one-hot, the
-centre cell to the classifier: the best network settings of the accuracy table,
+AUC kept; the networks pretrained on the stack, categorical factors one-hot,
+continuous factors in bins, the centre cell to the classifier, the mean over the
+eight flips and turns: the best network settings of the accuracy table,
 README "Which model"); the paper's settings (Table 1:
 SGD, lr 0.001, batch 16, 100 epochs, label smoothing 0.1, augmentation on) are
 :data:`PAPER_SETTINGS`, one choice away in the dialogs.
@@ -160,7 +161,7 @@ class TrainingSettings(Spec):
                                            "paper's way, as if class 5 were 'more' than 3), "
                                            "or one channel per class (1 where the cell has "
                                            "that class); the classes come from the stack")
-    continuous_encoding: str = param("values", key="CONTINUOUS_ENCODING",
+    continuous_encoding: str = param("bins", key="CONTINUOUS_ENCODING",
                                      label="Continuous factors (networks)", kind="enum",
                                      choices=CONTINUOUS_ENCODINGS, advanced=True,
                                      help="How a network sees a continuous factor (slope, "
@@ -170,7 +171,9 @@ class TrainingSettings(Spec):
                                           "rises from 0 to 1 across it, so that the first "
                                           "layer can learn any piecewise-linear response "
                                           "to the factor and a few extreme values no "
-                                          "longer squeeze the rest")
+                                          "longer squeeze the rest (on by default: it "
+                                          "raised the spatial-CV AUC of the CNN and "
+                                          "CTLGNet on real data by 0.03)")
     pixel_skip: bool = param(True, key="PIXEL_SKIP",
                              label="Centre cell to the classifier (networks)",
                              kind="bool", advanced=True,
