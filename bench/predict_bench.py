@@ -21,6 +21,9 @@ in-process and prints a JSON object on stdout; progress goes to stderr.
     from the measured rate (windows are small for the slow models; say so);
   - for ``--views`` models (the CNN and CTLGNet by default): the map with *Average over flips
     and turns*, per patch and dense, and the dense views against the dense map;
+  - for ``--options`` models (the CNN and CTLGNet by default): the dense map of the model
+    with the product's network options (the continuous factors in bins, the centre
+    cell to the classifier: what *Train* builds by default) against the plain one;
   - old path (before the XLA-compiled tails) vs new path vs plain Keras
     ``model.predict`` (batch 256), their ratios, and the per-pixel part's share
     of the matmul FLOP/s, by wall and by CPU time (:mod:`fast_paths`).
@@ -126,16 +129,17 @@ def write_stack(path, side, valid_window=None, seed=0, block_rows=512):
     return path
 
 
-def save_model(path, name, patch, seed=0, training=None, **hparams):
+def save_model(path, name, patch, seed=0, training=None, options=None, **hparams):
     """An untrained model of the zoo with a model card for the synthetic stack
-    (``training``: the card's training settings, e.g. ``{"average_views": True}``)."""
+    (``training``: the card's training settings, e.g. ``{"average_views": True}``;
+    ``options``: ``build_model``'s network options)."""
     import keras
 
     from landslide_susceptibility.core.model_card import write_card
     from landslide_susceptibility.models import build_model
 
     keras.utils.set_random_seed(seed)
-    model = build_model(name, (patch, patch, BANDS), **hparams)
+    model = build_model(name, (patch, patch, BANDS), **(options or {}), **hparams)
     model.save(path)
     write_card(path, {"model": name, "hparams": hparams, "patch_size": patch,
                       "factors": factor_names(), "categorical": [False] * BANDS,
@@ -192,7 +196,35 @@ def bench_views(name, patch, folder, stacks, side, repeats):
             "views_dense_check_max_difference": result["dense_check_max_difference"]}
 
 
-def bench_model(name, patch, folder, stacks, mode, repeats, views=()):
+def product_options():
+    """``build_model``'s network options as *Train* sets them by default for the
+    synthetic stack (nine continuous bands, Z-scored to mean 0 and sd 1): every band
+    in bins (edges: quantiles of a standard normal sample) and the centre cell to the
+    classifier."""
+    import numpy as np
+
+    from landslide_susceptibility.core.specs.training import FACTOR_BINS
+    from landslide_susceptibility.engine.patches import bin_levels
+
+    edges = np.quantile(np.random.default_rng(0).standard_normal(100_000),
+                        bin_levels(FACTOR_BINS)).tolist()
+    return {"bins": {"bands": list(range(BANDS)), "edges": [edges] * BANDS,
+                     "mean": [0.0] * BANDS, "std": [1.0] * BANDS}, "pixel_skip": True}
+
+
+def bench_options(name, patch, folder, stacks, side, repeats):
+    """The dense map of the model with the product's network options
+    (:func:`product_options`)."""
+    path = os.path.join(folder, f"{name}_{patch}_options.keras")
+    save_model(path, name, patch, options=product_options())
+    log(f"{name} {patch}x{patch}: with the product's network options, dense")
+    result = best_run(repeats, path, stacks[f"full{side}"], os.path.join(folder, "map.tif"),
+                      method="dense", batch_size=256)
+    return {"options_dense_pixels_per_s": round(result["pixels_per_s"], 1),
+            "options_dense_check_max_difference": result["dense_check_max_difference"]}
+
+
+def bench_model(name, patch, folder, stacks, mode, repeats, views=(), options=()):
     from landslide_susceptibility.engine.dense_plan import dense_plan
     from landslide_susceptibility.models.flops import profile_flops
 
@@ -239,6 +271,10 @@ def bench_model(name, patch, folder, stacks, mode, repeats, views=()):
         if name in views:
             row.update(bench_views(name, patch, folder, stacks, side, repeats))
             row["views_dense_vs_dense"] = round(row["views_dense_pixels_per_s"] / dense, 3)
+        if name in options:
+            row.update(bench_options(name, patch, folder, stacks, side, repeats))
+            row["options_dense_vs_dense"] = round(row["options_dense_pixels_per_s"] / dense,
+                                                  3)
     else:
         row["dense_mode"] = None
         row["dense_note"] = reason
@@ -384,6 +420,8 @@ def main(argv=None):
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--views", nargs="*", default=["cnn", "ctlgnet"],
                         help="models also mapped with Average over flips and turns")
+    parser.add_argument("--options", nargs="*", default=["cnn", "ctlgnet"],
+                        help="models also mapped with the product's network options")
     parser.add_argument("--classical", nargs="*", default=["random_forest"],
                         help="classical models to map a 1000 x 1000 x 9 stack with")
     parser.add_argument("--classical-only", action="store_true",
@@ -422,7 +460,7 @@ def main(argv=None):
         for patch in args.patches:
             for name in args.models:
                 row = bench_model(name, patch, folder, stacks, args.mode, repeats,
-                                  args.views)
+                                  args.views, args.options)
                 log(json.dumps(row))
                 result["models"].append(row)
         result["matmul_gflops_after"] = round(matmul_flops(5) / 1e9, 2)

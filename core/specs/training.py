@@ -33,11 +33,12 @@ WEIGHT_AVERAGE_MOMENTUM = 0.99
 OPTIMIZERS = (("sgd", "SGD, momentum 0.9 (paper)"), ("adam", "Adam"), ("adamw", "AdamW"))
 EVALUATION_SPLITS = tuple(zip(SAMPLE_SPLITS[::-1] + ("all",),
                               ("Test", "Validation", "Training", "All samples"), strict=True))
-# The default model (Train, and so the workflow): the most accurate under repeated
-# spatial 5-fold CV on the real data (Ecuador) and never significantly worse than
-# the best on either truth of the sample area, with Patch statistics on (README,
-# "Which model"; bench/accuracy_results.json). The networks were not better anywhere
-# that counts, at ~100x the training cost.
+# The default model (Train, and so the workflow): under repeated spatial 5-fold CV,
+# within noise of the best on the real data (Ecuador) and never significantly worse
+# than the best on either truth of the sample area, with Patch statistics on (README,
+# "Which model"; bench/accuracy_results.json). The CNN with the product defaults is
+# the best on Ecuador, but significantly worse on the context truth, at ~100x the
+# training cost.
 DEFAULT_MODEL = "random_forest"
 # The network preselected where only a network fits (Pretrain network encoder): the
 # best network of the same table, and the cheapest.
