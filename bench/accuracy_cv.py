@@ -28,6 +28,8 @@ VARIANTS = {
     "skip": ("centre cell to the classifier", {"pixel_skip": True}),
     "onehot": ("one-hot classes", {"categorical_encoding": "one_hot"}),
     "bins": ("continuous factors in bins", {"continuous_encoding": "bins"}),
+    "valuesbins": ("continuous factors as values and in bins",
+                   {"continuous_encoding": "values_bins"}),
     # the product defaults before the bins were on by default (rows measured then)
     "values": ("continuous factors as values", {"continuous_encoding": "values"}),
     "cosine": ("cosine schedule", {"schedule": "cosine"}),

@@ -159,7 +159,9 @@ def network_options(spec, bands, mean, std, edges=None):
     encoding = None
     if spec.categorical_encoding == "one_hot":
         encoding = one_hot_encoding(bands, mean, std)
-    bins = bin_encoding(bands, mean, std, edges) if edges else None
+    from .training import keeps_values
+
+    bins = bin_encoding(bands, mean, std, edges, keeps_values(spec)) if edges else None
     return {"encoding": encoding, "bins": bins, "pixel_skip": bool(spec.pixel_skip)}
 
 

@@ -27,7 +27,13 @@ from ..core.files import atomic_output, ensure_writable_dir
 from ..core.sample_layer import select_split, validate_samples
 from ..core.specs import TrainOutcome
 from ..core.specs.samples import DEFAULT_PATCH_SIZE
-from ..core.specs.training import FACTOR_BINS, OPTIMIZERS, SELECTIONS, WEIGHT_AVERAGE_MOMENTUM
+from ..core.specs.training import (
+    BINNED_ENCODINGS,
+    FACTOR_BINS,
+    OPTIMIZERS,
+    SELECTIONS,
+    WEIGHT_AVERAGE_MOMENTUM,
+)
 from . import metrics
 from .loaded_model import wrap_network
 from .model_cards import model_card_of, plugin_version  # noqa: F401 (plugin_version: API)
@@ -282,15 +288,21 @@ def prepare(spec, stack_info, samples, reporter, samples_summary=None):
 def factor_bin_edges(spec, stack, rows, cols):
     """The bin edges of every band (:func:`.patches.bin_edges` over the patches of
     (rows, cols)) when ``spec`` puts the continuous factors in bins, else None."""
-    if getattr(spec, "continuous_encoding", "values") != "bins":
+    if getattr(spec, "continuous_encoding", "values") not in BINNED_ENCODINGS:
         return None
     return bin_edges(stack, rows, cols, FACTOR_BINS, seed=spec.seed)
+
+
+def keeps_values(spec):
+    """Whether ``spec``'s binned continuous factors keep their values beside the bins."""
+    return getattr(spec, "continuous_encoding", "values") == "values_bins"
 
 
 def _continuous_note(bins):
     if not bins:
         return "continuous factors as values"
-    return f"continuous factors in {len(bins['edges'][0]) - 1} bins"
+    kept = " and as values" if bins.get("keep_values") else ""
+    return f"continuous factors in {len(bins['edges'][0]) - 1} bins{kept}"
 
 
 def resolve_model_hparams(model_name, hparams):
@@ -323,8 +335,8 @@ def build(spec, data, stack_info, reporter):
             encoded = "one-hot (" + ", ".join(
                 f"{factors[band].name}: {len(values)} classes"
                 for band, values in zip(encoding["bands"], encoding["classes"], strict=True)) + ")"
-    bins = bin_encoding(stack_info.bands, data.mean, data.std, data.edges) \
-        if data.edges else None
+    bins = bin_encoding(stack_info.bands, data.mean, data.std, data.edges,
+                        keeps_values(spec)) if data.edges else None
     pixel_skip = bool(getattr(spec, "pixel_skip", False))
     try:
         model = build_model(spec.model, (data.patch_size, data.patch_size, stack_info.count),

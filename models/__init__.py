@@ -137,17 +137,17 @@ def input_encoding(one_hot=None, bins=None):
     return {"one_hot": one_hot or None, "bins": bins or None}
 
 
-def bin_encoding(bands, mean, std, edges):
+def bin_encoding(bands, mean, std, edges, keep_values=False):
     """The ``bins`` of :func:`build_model` for a stack's ``bands`` (objects with
     ``categorical``) Z-scored with the per-band ``mean`` and ``std``: the continuous
-    bands with their bin ``edges`` (one list per band of the stack), or None when
-    there is none."""
+    bands with their bin ``edges`` (one list per band of the stack), their values
+    kept beside the bins with ``keep_values``; None when there is none."""
     chosen = [index for index, band in enumerate(bands) if not band.categorical]
     if not chosen:
         return None
     return {"bands": chosen, "edges": [[float(v) for v in edges[index]] for index in chosen],
             "mean": [float(mean[index]) for index in chosen],
-            "std": [float(std[index]) for index in chosen]}
+            "std": [float(std[index]) for index in chosen], "keep_values": bool(keep_values)}
 
 
 def one_hot_encoding(bands, mean, std):

@@ -332,7 +332,10 @@ class FactorBins(keras.layers.Layer):
     piecewise-linear response to a factor (a steep rise between two slopes, a
     plateau) rather than a line, and a few extreme values (curvatures, catchment
     areas) no longer squeeze all others into one small range. Two equal edges
-    make a step (0 at the edge, 1 above it). Other bands pass through unchanged. Pointwise, like
+    make a step (0 at the edge, 1 above it). With ``keep_values`` the band's
+    (Z-scored) value stays too, as the first of its channels, so that linear
+    differences between cells (relief from elevation) stay one weight away. Other
+    bands pass through unchanged. Pointwise, like
     :class:`CategoricalOneHot`, so a dense evaluator runs it over a whole tile.
 
     Args:
@@ -341,15 +344,17 @@ class FactorBins(keras.layers.Layer):
             ``T`` for every band).
         mean, std: for each of ``bands``, the mean and standard deviation the
             input was Z-scored with.
+        keep_values: keep each binned band's value before its bins.
     """
 
     #: a bfloat16 copy of the model keeps this layer in float32 (its edges are
     #: closer than bfloat16's resolution on a wide band)
     KEEP_FLOAT32 = True
 
-    def __init__(self, bands=(), edges=(), mean=(), std=(), **kwargs):
+    def __init__(self, bands=(), edges=(), mean=(), std=(), keep_values=False, **kwargs):
         super().__init__(**kwargs)
         self.bands = [int(band) for band in bands]
+        self.keep_values = bool(keep_values)
         self.edges = [[float(value) for value in values] for values in edges]
         self.mean = [float(value) for value in mean]
         self.std = [float(value) for value in std]
@@ -389,7 +394,10 @@ class FactorBins(keras.layers.Layer):
             if band > start:
                 parts.append(inputs[..., start:band])
             lower, scale = (ops.convert_to_tensor(v, dtype=dtype) for v in self.z_bins(index))
-            parts.append(ops.clip((inputs[..., band:band + 1] - lower) * scale, 0.0, 1.0))
+            value = inputs[..., band:band + 1]
+            if self.keep_values:
+                parts.append(value)
+            parts.append(ops.clip((value - lower) * scale, 0.0, 1.0))
             start = band + 1
         if start < self._channels:
             parts.append(inputs[..., start:])
@@ -397,13 +405,13 @@ class FactorBins(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         bins = len(self.edges[0]) - 1 if self.edges else 1
-        channels = input_shape[-1] + len(self.bands) * (bins - 1)
+        channels = input_shape[-1] + len(self.bands) * (bins - 1 + self.keep_values)
         return tuple(input_shape[:-1]) + (channels,)
 
     def get_config(self):
         config = super().get_config()
         config.update(bands=list(self.bands), edges=[list(v) for v in self.edges],
-                      mean=list(self.mean), std=list(self.std))
+                      mean=list(self.mean), std=list(self.std), keep_values=self.keep_values)
         return config
 
 

@@ -52,22 +52,23 @@ def test_bin_encoding_takes_the_continuous_bands():
     from landslide_susceptibility.models import bin_encoding
 
     assert bins() == {"bands": [0, 1, 2], "edges": EDGES[:3], "mean": MEAN[:3],
-                      "std": STD[:3]}
+                      "std": STD[:3], "keep_values": False}
     assert bin_encoding(STACK_BANDS[3:], MEAN[3:], STD[3:], EDGES[3:]) is None
 
 
-def test_the_layer_equals_numpy():
+@pytest.mark.parametrize("keep_values", [False, True])
+def test_the_layer_equals_numpy(keep_values):
     from landslide_susceptibility.models.layers import FactorBins
 
     z = zscored((3, 40))
     z[0, :5, :3] = [[-40.0], [40.0], [0.0], [-1.0 / 1.5], [99.0]]  # far out, at a tie
-    layer = FactorBins(**bins(), name="factor_bins")
+    layer = FactorBins(**dict(bins(), keep_values=keep_values), name="factor_bins")
     out = np.asarray(layer(z))
-    assert out.shape == (3, 40, 13) == layer.compute_output_shape(z.shape)
-    expected = np.concatenate([binned_numpy(z, 0), binned_numpy(z, 1), binned_numpy(z, 2),
-                               z[..., 3:]], axis=-1)
+    assert out.shape == (3, 40, 13 + 3 * keep_values) == layer.compute_output_shape(z.shape)
+    kept = [[z[..., band:band + 1]] if keep_values else [] for band in range(3)]
+    expected = np.concatenate(kept[0] + [binned_numpy(z, 0)] + kept[1] + [binned_numpy(z, 1)]
+                              + kept[2] + [binned_numpy(z, 2), z[..., 3:]], axis=-1)
     np.testing.assert_allclose(out, expected, atol=2e-5, rtol=0)
-    assert out.min() >= -2.0 and out[..., :12].min() >= 0 and out[..., :12].max() <= 1
     assert FactorBins.from_config(layer.get_config()).get_config() == layer.get_config()
 
 

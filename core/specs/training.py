@@ -24,7 +24,10 @@ SELECTIONS = (("val_accuracy", "Best validation accuracy (paper)"),
 CATEGORICAL_ENCODINGS = (("codes", "Class codes, Z-scored (paper)"),
                          ("one_hot", "One-hot, one channel per class"))
 CONTINUOUS_ENCODINGS = (("values", "Z-scored values (paper)"),
-                        ("bins", "Piecewise-linear bins (quantiles)"))
+                        ("bins", "Piecewise-linear bins (quantiles)"),
+                        ("values_bins", "Values and piecewise-linear bins"))
+# The continuous encodings that put the factors in bins, and those that keep the values.
+BINNED_ENCODINGS = ("bins", "values_bins")
 # The bins per continuous factor of "Piecewise-linear bins" (models.layers.FactorBins).
 FACTOR_BINS = 8
 SCHEDULES = (("constant", "Constant (paper)"), ("cosine", "Cosine decay after a warm-up"))
