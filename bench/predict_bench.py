@@ -22,8 +22,9 @@ in-process and prints a JSON object on stdout; progress goes to stderr.
   - for ``--views`` models (the CNN and CTLGNet by default): the map with *Average over flips
     and turns*, per patch and dense, and the dense views against the dense map;
   - for ``--options`` models (the CNN and CTLGNet by default): the dense map of the model
-    with the product's network options (the continuous factors in bins, the centre
-    cell to the classifier: what *Train* builds by default) against the plain one;
+    with the product's network options (the continuous factors as values and in bins,
+    the centre cell to the classifier: what *Train* builds by default) against the
+    plain one;
   - old path (before the XLA-compiled tails) vs new path vs plain Keras
     ``model.predict`` (batch 256), their ratios, and the per-pixel part's share
     of the matmul FLOP/s, by wall and by CPU time (:mod:`fast_paths`).
@@ -199,17 +200,20 @@ def bench_views(name, patch, folder, stacks, side, repeats):
 def product_options():
     """``build_model``'s network options as *Train* sets them by default for the
     synthetic stack (nine continuous bands, Z-scored to mean 0 and sd 1): every band
-    in bins (edges: quantiles of a standard normal sample) and the centre cell to the
-    classifier."""
+    in bins (edges: quantiles of a standard normal sample), its value kept beside
+    them as the default *Continuous factors (networks)* does, and the centre cell to
+    the classifier."""
     import numpy as np
 
-    from landslide_susceptibility.core.specs.training import FACTOR_BINS
+    from landslide_susceptibility.core.specs.training import FACTOR_BINS, TrainingSettings
     from landslide_susceptibility.engine.patches import bin_levels
+    from landslide_susceptibility.engine.training import keeps_values
 
     edges = np.quantile(np.random.default_rng(0).standard_normal(100_000),
                         bin_levels(FACTOR_BINS)).tolist()
     return {"bins": {"bands": list(range(BANDS)), "edges": [edges] * BANDS,
-                     "mean": [0.0] * BANDS, "std": [1.0] * BANDS}, "pixel_skip": True}
+                     "mean": [0.0] * BANDS, "std": [1.0] * BANDS,
+                     "keep_values": keeps_values(TrainingSettings())}, "pixel_skip": True}
 
 
 def bench_options(name, patch, folder, stacks, side, repeats):

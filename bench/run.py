@@ -164,8 +164,8 @@ def bench_prediction(mode, _done=None):
                             "speedup": row["views_dense_speedup"],
                             "over_dense_without": row["views_dense_vs_dense"]})
         if row.get("options_dense_pixels_per_s"):
-            figures.append({"name": f"{label}, product network options (bins, centre cell), "
-                                    "dense",
+            figures.append({"name": f"{label}, product network options (values and bins, "
+                                    "centre cell), dense",
                             "value": row["options_dense_pixels_per_s"], "unit": "pixels/s",
                             "over_plain_dense": row["options_dense_vs_dense"]})
         figures.extend(fast_path_figures(label, row))
