@@ -34,9 +34,8 @@ import numpy as np
 from ..core import model_card
 from ..core.errors import InputError
 from ..core.files import atomic_output, ensure_writable_dir
-from ..core.specs import default_of
 from ..core.specs.pretraining import PretrainOutcome, PretrainSpec
-from ..core.specs.training import TrainingSettings, TrainSpec
+from ..core.specs.training import PAPER_SETTINGS, TrainSpec
 from ..core.stack import read_stack_info, sample_pixels
 from .model_cards import plugin_version
 from .patches import PaddedStack, normalise, training_statistics
@@ -48,8 +47,9 @@ MASK_GRID = 8  # the masked squares' side: the patch size / MASK_GRID (at least 
 STATISTICS_SOURCE = "unlabelled patches (pretraining)"
 ENCODER_LABEL = TrainSpec.label_of("pretrained_encoder")
 PRETRAIN_ALGORITHM = "'Pretrain network encoder'"
-# The training settings the card records and fine-tuning must match: name -> default.
-NETWORK_OPTIONS = {name: default_of(TrainingSettings, name)
+# The training settings the card records and fine-tuning must match: name -> the value
+# of an encoder whose card lacks it (written before the option existed: the paper's).
+NETWORK_OPTIONS = {name: PAPER_SETTINGS[name]
                    for name in ("categorical_encoding", "continuous_encoding", "pixel_skip")}
 
 

@@ -158,6 +158,23 @@ def test_a_mismatching_encoder_is_refused(encoder, small_stack, fake_reporter, c
     assert "(PRETRAINED_ENCODER)" in message and "Pretrain" in message
 
 
+def test_an_encoder_from_before_an_option_is_read_with_the_papers_value(encoder,
+                                                                       small_stack):
+    """A card written before *Continuous factors (networks)* existed has no such key:
+    its encoder saw the values (the paper's way), whatever today's default is."""
+    from landslide_susceptibility.engine.pretraining import check_encoder_card, read_encoder_card
+
+    card = dict(read_encoder_card(str(encoder[0])))
+    del card["continuous_encoding"]
+    data = prepared()
+    info = read_stack_info(small_stack)
+    check_encoder_card(card, encoder[0], train_spec(small_stack, encoder[0]), PATCH,
+                       data.hparams, info)
+    spec = train_spec(small_stack, encoder[0], continuous_encoding="values_bins")
+    with pytest.raises(InputError, match="was pretrained with Continuous factors"):
+        check_encoder_card(card, encoder[0], spec, PATCH, data.hparams, info)
+
+
 def test_a_trained_model_or_another_file_is_not_an_encoder(encoder, small_stack, tmp_path,
                                                            fake_reporter):
     import json
