@@ -150,24 +150,10 @@ def prepare(spec, stack_info, reporter):
     return Unlabelled(stack, rows, cols, mean, std, patch, batch_size, hparams, edges)
 
 
-def network_options(spec, bands, mean, std, edges=None):
-    """``build_model``'s network options of ``spec``'s settings: ``encoding`` (one-hot
-    categorical factors of ``bands``, Z-scored with ``mean`` and ``std``), ``bins``
-    (the continuous factors in bins of ``edges``, when given) and ``pixel_skip``."""
-    from ..models import bin_encoding, one_hot_encoding
-
-    encoding = None
-    if spec.categorical_encoding == "one_hot":
-        encoding = one_hot_encoding(bands, mean, std)
-    from .training import keeps_values
-
-    bins = bin_encoding(bands, mean, std, edges, keeps_values(spec)) if edges else None
-    return {"encoding": encoding, "bins": bins, "pixel_skip": bool(spec.pixel_skip)}
-
-
 def build_network(spec, stack_info, data, reporter):
     """The network of ``spec`` (not compiled), built as training builds it."""
     from ..models import build_model
+    from .training import network_options
 
     try:
         network = build_model(spec.model, (data.patch_size, data.patch_size, stack_info.count),

@@ -293,6 +293,19 @@ def factor_bin_edges(spec, stack, rows, cols):
     return bin_edges(stack, rows, cols, FACTOR_BINS, seed=spec.seed)
 
 
+def network_options(spec, bands, mean, std, edges=None):
+    """``build_model``'s network options of ``spec``'s settings: ``encoding`` (one-hot
+    categorical factors of ``bands``, Z-scored with ``mean`` and ``std``), ``bins``
+    (the continuous factors in bins of ``edges``, when given) and ``pixel_skip``."""
+    from ..models import bin_encoding, one_hot_encoding
+
+    encoding = None
+    if spec.categorical_encoding == "one_hot":
+        encoding = one_hot_encoding(bands, mean, std)
+    bins = bin_encoding(bands, mean, std, edges, keeps_values(spec)) if edges else None
+    return {"encoding": encoding, "bins": bins, "pixel_skip": bool(spec.pixel_skip)}
+
+
 def keeps_values(spec):
     """Whether ``spec``'s binned continuous factors keep their values beside the bins."""
     return getattr(spec, "continuous_encoding", "values") == "values_bins"
@@ -316,17 +329,18 @@ def resolve_model_hparams(model_name, hparams):
 
 def build(spec, data, stack_info, reporter):
     """The compiled Keras model of ``spec`` for ``data``'s patches of ``stack_info``'s
-    stack, with the network options of the settings: one-hot categorical factors
-    (their classes from the stack, the Z-score from ``data``) and the centre cell's
-    factors to the classifier."""
+    stack, with the network options of the settings (:func:`network_options`):
+    one-hot categorical factors (their classes from the stack, the Z-score from
+    ``data``), continuous factors in bins (the edges from ``data``) and the centre
+    cell's factors to the classifier."""
     import keras
 
-    from ..models import bin_encoding, build_model, one_hot_encoding
+    from ..models import build_model
 
-    encoding, encoded = None, "as class codes"
-    if getattr(spec, "categorical_encoding", "codes") == "one_hot":
-        factors = stack_info.bands
-        encoding = one_hot_encoding(factors, data.mean, data.std)
+    factors = stack_info.bands
+    options = network_options(spec, factors, data.mean, data.std, data.edges)
+    encoding, bins, encoded = options["encoding"], options["bins"], "as class codes"
+    if spec.categorical_encoding == "one_hot":
         if encoding is None:
             reporter.info(f"{spec.label_of('categorical_encoding')}: the stack has no "
                           "categorical factor with known classes; there is nothing to one-hot "
@@ -335,13 +349,10 @@ def build(spec, data, stack_info, reporter):
             encoded = "one-hot (" + ", ".join(
                 f"{factors[band].name}: {len(values)} classes"
                 for band, values in zip(encoding["bands"], encoding["classes"], strict=True)) + ")"
-    bins = bin_encoding(stack_info.bands, data.mean, data.std, data.edges,
-                        keeps_values(spec)) if data.edges else None
-    pixel_skip = bool(getattr(spec, "pixel_skip", False))
+    pixel_skip = options["pixel_skip"]
     try:
         model = build_model(spec.model, (data.patch_size, data.patch_size, stack_info.count),
-                            encoding=encoding, bins=bins, pixel_skip=pixel_skip,
-                            **data.hparams)
+                            **options, **data.hparams)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate),

@@ -245,8 +245,74 @@ class SeqPool(keras.layers.Layer):
                                   kernel_initializer=self.kernel_initializer)
 
 
+class _BandEncoding(keras.layers.Layer):
+    """Base of the input encodings: each listed band of a Z-scored patch is replaced,
+    in place, by the channels :meth:`encode` gives it; the other bands pass through
+    unchanged. Pointwise: each output cell depends on the same input cell only, so
+    a dense evaluator may run it over a whole tile.
+
+    ``per_band`` (named ``argument`` in messages) holds what each listed band is
+    encoded with; ``mean`` and ``std`` the Z-score of each listed band.
+    """
+
+    #: a bfloat16 copy of the model keeps these layers in float32 (bfloat16 cannot
+    #: undo the Z-score to within 0.5 of a class code much above 100, and bin edges
+    #: are closer than its resolution on a wide band)
+    KEEP_FLOAT32 = True
+
+    def __init__(self, bands, per_band, mean, std, argument, kind, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.bands = [int(band) for band in bands]
+        self.mean = [float(value) for value in mean]
+        self.std = [float(value) for value in std]
+        if not len(self.bands) == len(per_band) == len(self.mean) == len(self.std):
+            raise ValueError(f"{name}: 'bands', '{argument}', 'mean' and 'std' must have one "
+                             f"entry per {kind} band")
+        if sorted(set(self.bands)) != self.bands or (self.bands and self.bands[0] < 0):
+            raise ValueError(f"{name}: 'bands' must be increasing band indices")
+
+    def build(self, input_shape):
+        name = type(self).__name__
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f"{name} needs a known number of bands")
+        if self.bands and self.bands[-1] >= channels:
+            raise ValueError(f"{name}: band index {self.bands[-1]} is beyond the "
+                             f"{channels} bands of the input")
+        self._channels = int(channels)
+
+    def encode(self, index, value):
+        """The channels ``(..., k)`` of listed band ``index`` from its values ``(..., 1)``."""
+        raise NotImplementedError
+
+    def encoded_channels(self):
+        """How many channels the listed bands become, all together."""
+        raise NotImplementedError
+
+    def call(self, inputs):
+        parts, start = [], 0
+        for index, band in enumerate(self.bands):
+            if band > start:
+                parts.append(inputs[..., start:band])
+            parts.append(self.encode(index, inputs[..., band:band + 1]))
+            start = band + 1
+        if start < self._channels:
+            parts.append(inputs[..., start:])
+        return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        channels = input_shape[-1] - len(self.bands) + self.encoded_channels()
+        return tuple(input_shape[:-1]) + (channels,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(bands=list(self.bands), mean=list(self.mean), std=list(self.std))
+        return config
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class CategoricalOneHot(keras.layers.Layer):
+class CategoricalOneHot(_BandEncoding):
     """One channel per class for the categorical bands of a normalised patch.
 
     The network's input is Z-scored per band (``z = (x - mean) / std`` with the
@@ -255,8 +321,7 @@ class CategoricalOneHot(keras.layers.Layer):
     per class value ``v``: 1.0 where ``|x - v| < 0.5``, else 0.0 (a cell of no listed
     class, e.g. nodata, which the normalisation turned into the band mean, gets
     zeros unless the mean is within 0.5 of a class). Continuous bands pass through
-    unchanged. Pointwise: each output cell depends on the same input cell only, so
-    a dense evaluator may run it over a whole tile.
+    unchanged. Pointwise (:class:`_BandEncoding`).
 
     Args:
         bands: 0-based indices of the categorical bands of the input, increasing.
@@ -266,61 +331,29 @@ class CategoricalOneHot(keras.layers.Layer):
             input was Z-scored with.
     """
 
-    #: a bfloat16 copy of the model keeps this layer in float32 (bfloat16 cannot
-    #: undo the Z-score to within 0.5 of a class code much above 100)
-    KEEP_FLOAT32 = True
-
     def __init__(self, bands=(), classes=(), mean=(), std=(), **kwargs):
-        super().__init__(**kwargs)
-        self.bands = [int(band) for band in bands]
+        super().__init__(bands, classes, mean, std, "classes", "categorical", **kwargs)
         self.classes = [[float(value) for value in values] for values in classes]
-        self.mean = [float(value) for value in mean]
-        self.std = [float(value) for value in std]
-        if not len(self.bands) == len(self.classes) == len(self.mean) == len(self.std):
-            raise ValueError("CategoricalOneHot: 'bands', 'classes', 'mean' and 'std' "
-                             "must have one entry per categorical band")
-        if sorted(set(self.bands)) != self.bands or (self.bands and self.bands[0] < 0):
-            raise ValueError("CategoricalOneHot: 'bands' must be increasing band indices")
         if any(not values for values in self.classes):
             raise ValueError("CategoricalOneHot: every categorical band needs class values")
 
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError("CategoricalOneHot needs a known number of bands")
-        if self.bands and self.bands[-1] >= channels:
-            raise ValueError(f"CategoricalOneHot: band index {self.bands[-1]} is beyond the "
-                             f"{channels} bands of the input")
-        self._channels = int(channels)
+    def encode(self, index, value):
+        raw = value * self.std[index] + self.mean[index]
+        codes = ops.convert_to_tensor(np.asarray(self.classes[index], "float32"),
+                                      dtype=value.dtype)
+        return ops.cast(ops.abs(raw - codes) < 0.5, value.dtype)
 
-    def call(self, inputs):
-        dtype = inputs.dtype
-        parts, start = [], 0
-        for band, values, mean, std in zip(self.bands, self.classes, self.mean, self.std,
-                                           strict=True):
-            if band > start:
-                parts.append(inputs[..., start:band])
-            raw = inputs[..., band:band + 1] * std + mean
-            codes = ops.convert_to_tensor(np.asarray(values, "float32"), dtype=dtype)
-            parts.append(ops.cast(ops.abs(raw - codes) < 0.5, dtype))
-            start = band + 1
-        if start < self._channels:
-            parts.append(inputs[..., start:])
-        return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        channels = input_shape[-1] - len(self.bands) + sum(map(len, self.classes))
-        return tuple(input_shape[:-1]) + (channels,)
+    def encoded_channels(self):
+        return sum(map(len, self.classes))
 
     def get_config(self):
         config = super().get_config()
-        config.update(bands=list(self.bands), classes=[list(v) for v in self.classes],
-                      mean=list(self.mean), std=list(self.std))
+        config.update(classes=[list(v) for v in self.classes])
         return config
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class FactorBins(keras.layers.Layer):
+class FactorBins(_BandEncoding):
     """Piecewise-linear bins for the continuous bands of a normalised patch.
 
     For each listed band, with bin edges ``e_0 <= e_1 <= ... <= e_T`` in the band's
@@ -335,8 +368,7 @@ class FactorBins(keras.layers.Layer):
     make a step (0 at the edge, 1 above it). With ``keep_values`` the band's
     (Z-scored) value stays too, as the first of its channels, so that linear
     differences between cells (relief from elevation) stay one weight away. Other
-    bands pass through unchanged. Pointwise, like
-    :class:`CategoricalOneHot`, so a dense evaluator runs it over a whole tile.
+    bands pass through unchanged. Pointwise (:class:`_BandEncoding`).
 
     Args:
         bands: 0-based indices of the binned bands of the input, increasing.
@@ -347,37 +379,16 @@ class FactorBins(keras.layers.Layer):
         keep_values: keep each binned band's value before its bins.
     """
 
-    #: a bfloat16 copy of the model keeps this layer in float32 (its edges are
-    #: closer than bfloat16's resolution on a wide band)
-    KEEP_FLOAT32 = True
-
     def __init__(self, bands=(), edges=(), mean=(), std=(), keep_values=False, **kwargs):
-        super().__init__(**kwargs)
-        self.bands = [int(band) for band in bands]
+        super().__init__(bands, edges, mean, std, "edges", "binned", **kwargs)
         self.keep_values = bool(keep_values)
         self.edges = [[float(value) for value in values] for values in edges]
-        self.mean = [float(value) for value in mean]
-        self.std = [float(value) for value in std]
-        if not len(self.bands) == len(self.edges) == len(self.mean) == len(self.std):
-            raise ValueError("FactorBins: 'bands', 'edges', 'mean' and 'std' must have one "
-                             "entry per binned band")
-        if sorted(set(self.bands)) != self.bands or (self.bands and self.bands[0] < 0):
-            raise ValueError("FactorBins: 'bands' must be increasing band indices")
         if len({len(values) for values in self.edges}) > 1 or \
                 any(len(values) < 2 for values in self.edges):
             raise ValueError("FactorBins: every band needs the same number (2 or more) of "
                              "bin edges")
         if any(np.any(np.diff(values) < 0) for values in self.edges):
             raise ValueError("FactorBins: the bin edges of a band must be increasing")
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError("FactorBins needs a known number of bands")
-        if self.bands and self.bands[-1] >= channels:
-            raise ValueError(f"FactorBins: band index {self.bands[-1]} is beyond the "
-                             f"{channels} bands of the input")
-        self._channels = int(channels)
 
     def z_bins(self, index):
         """``(lower edges, 1 / widths)`` of band ``bands[index]``'s bins in the
@@ -387,33 +398,19 @@ class FactorBins(keras.layers.Layer):
         widths = np.maximum(np.diff(edges), 1e-6)
         return edges[:-1].astype("float32"), (1.0 / widths).astype("float32")
 
-    def call(self, inputs):
-        dtype = inputs.dtype
-        parts, start = [], 0
-        for index, band in enumerate(self.bands):
-            if band > start:
-                parts.append(inputs[..., start:band])
-            lower, scale = (ops.convert_to_tensor(v, dtype=dtype) for v in self.z_bins(index))
-            value = inputs[..., band:band + 1]
-            if self.keep_values:
-                parts.append(value)
-            parts.append(ops.clip((value - lower) * scale, 0.0, 1.0))
-            start = band + 1
-        if start < self._channels:
-            parts.append(inputs[..., start:])
-        return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+    def encode(self, index, value):
+        lower, scale = (ops.convert_to_tensor(v, dtype=value.dtype) for v in self.z_bins(index))
+        binned = ops.clip((value - lower) * scale, 0.0, 1.0)
+        return ops.concatenate([value, binned], axis=-1) if self.keep_values else binned
 
-    def compute_output_shape(self, input_shape):
+    def encoded_channels(self):
         bins = len(self.edges[0]) - 1 if self.edges else 1
-        channels = input_shape[-1] + len(self.bands) * (bins - 1 + self.keep_values)
-        return tuple(input_shape[:-1]) + (channels,)
+        return len(self.bands) * (bins + self.keep_values)
 
     def get_config(self):
         config = super().get_config()
-        config.update(bands=list(self.bands), edges=[list(v) for v in self.edges],
-                      mean=list(self.mean), std=list(self.std), keep_values=self.keep_values)
+        config.update(edges=[list(v) for v in self.edges], keep_values=self.keep_values)
         return config
-
 
 CUSTOM_LAYERS = {cls.__name__: cls for cls in
                  (ClassToken, TakeToken, PositionEmbedding, FractionalFourierMixing,
