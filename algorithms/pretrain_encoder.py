@@ -10,7 +10,7 @@ from .spec_parameters import add_spec_parameters, read_spec
 
 KEYS = ["STACK", "MODEL", "PATCH_SIZE", "PATCHES", "MASK_RATIO", "EPOCHS", "BATCH_SIZE",
         "LEARNING_RATE", "SEED", "CATEGORICAL_ENCODING", "CONTINUOUS_ENCODING", "PIXEL_SKIP",
-        "OUTPUT_ENCODER"]
+        "TRAINING_PRECISION", "OUTPUT_ENCODER"]
 
 
 class PretrainEncoder(LandslideAlgorithm):

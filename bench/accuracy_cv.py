@@ -51,6 +51,8 @@ VARIANTS = {
     # s, s+1, s+2 on the same split, scored on the mean of their test probabilities
     "ensemble": ("3 seeds averaged", {"ensemble_seeds": 3}),
     "ensemble5": ("5 seeds averaged", {"ensemble_seeds": 5}),
+    # *Training precision*: the steps in mixed bfloat16, the model kept in float32
+    "bf16": ("trained in mixed bfloat16", {"precision": "bfloat16"}),
     # classical models (``--classical-variants``)
     "patchstats": ("patch statistics", {"neighbourhood": True}),
 }
@@ -174,7 +176,8 @@ def pretrained_folds(stack, samples, models, settings, folder, reporter, pretrai
     run_command("pretrain", dict(options, **(pretraining or {}), stack=stack, model=model,
                                  output_encoder=encoder,
                                  patch_size=int(load_samples(samples)[1]["patch_size"]),
-                                 seed=CV["seed"]),
+                                 seed=CV["seed"],
+                                 precision=settings.get("precision", "float32")),
                 reporter)
     plain = CompareSpec.train_spec
 

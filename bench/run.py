@@ -128,6 +128,13 @@ def bench_training(mode, _done=None):
                             "unit": "patches/s", "model": row["model"], "batch": b,
                             "new_over_old": row[f"new_over_old_batch{b}"],
                             "new_over_old_cpu_time": row[f"new_over_old_cpu_time_batch{b}"]})
+            if f"bf16_over_new_batch{b}" in row:
+                figures.append({"name": f"{row['model']} training step, Training precision "
+                                        f"bfloat16 (mixed), batch {b}",
+                                "value": row[f"train_bf16_patches_per_s_batch{b}"],
+                                "unit": "patches/s",
+                                "bf16_over_new": row[f"bf16_over_new_batch{b}"],
+                                "bf16_over_old": row[f"bf16_over_old_batch{b}"]})
             if f"xla_over_plain_batch{b}" in row:
                 figures.append({"name": f"{row['model']} training step XLA, batch {b}",
                                 "value": row[f"train_xla_patches_per_s_batch{b}"],

@@ -4,7 +4,9 @@ patches/s at 72 x 72 x 9 (the paper's patch size; batch 16 and 128), and the
 epoch time this gives at the paper's settings (10000 samples per class, 6:2:2
 split -> 12000 training patches per epoch); each step on the old path (TensorFlow's
 convolution gradients) and the new (the engine's, ``engine/conv_gradient.py``) with
-their ratio, and the old path also with XLA (``model.compile(jit_compile=True)``:
+their ratio, the new path with *Training precision* bfloat16 (the steps in
+``mixed_bfloat16``, ``engine/training.stepping_model``) and its ratios, and the old
+path also with XLA (``model.compile(jit_compile=True)``:
 Keras's "auto" leaves XLA off on CPUs) and the XLA / plain ratio, by wall and by CPU
 time; the paths' models are timed in turns (best of 3 rounds), so a change in the
 machine's load hits them alike. Prints JSON on stdout; log lines on stderr.
@@ -74,7 +76,8 @@ def pipeline_rate(stack_path, landslides, batch_size, batches_to_time, folder):
 def traced_model(name, bands, batch_size, path):
     """A compiled model whose training step is traced on ``path`` ("old":
     TensorFlow's convolution gradients; "new": the engine's input gradient, what
-    training runs; "xla": the old path with ``jit_compile=True``), a batch, and
+    training runs; "bf16": the new path in mixed bfloat16, as *Training precision*
+    bfloat16 runs it; "xla": the old path with ``jit_compile=True``), a batch, and
     the seconds of its first two steps (build, trace and, for XLA, the compile).
     The gradient functions are looked up when the step is traced, so models traced
     on different paths can then be timed in turns."""
@@ -83,15 +86,18 @@ def traced_model(name, bands, batch_size, path):
 
     from landslide_susceptibility.core.specs.samples import PAPER_PATCH_SIZE as PATCH
     from landslide_susceptibility.engine import conv_gradient
+    from landslide_susceptibility.engine.runners import with_precision
     from landslide_susceptibility.engine.training import make_optimizer
     from landslide_susceptibility.models import build_model
 
-    if path == "new":
+    if path in ("new", "bf16"):
         conv_gradient.install()
     else:
         conv_gradient.uninstall()
     keras.utils.set_random_seed(0)
     model = build_model(name, (PATCH, PATCH, bands))
+    if path == "bf16":
+        model = with_precision(model, "bfloat16")
     model.compile(optimizer=make_optimizer("sgd", 0.001),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
                   jit_compile=path == "xla")
@@ -136,8 +142,12 @@ def model_row(name, bands, steps, jit):
     row = {"model": name}
     for batch_size in (16, 128):
         n = steps if batch_size == 16 else max(1, steps // 4)
-        rates = train_rates(name, bands, batch_size, n, ["old", "new"] + ["xla"] * jit)
+        rates = train_rates(name, bands, batch_size, n, ["old", "new", "bf16"] + ["xla"] * jit)
         (wall, cpu, _), (new, new_cpu, _) = rates["old"], rates["new"]
+        bf16 = rates["bf16"][0]
+        row[f"train_bf16_patches_per_s_batch{batch_size}"] = round(bf16, 1)
+        row[f"bf16_over_new_batch{batch_size}"] = round(bf16 / new, 2)
+        row[f"bf16_over_old_batch{batch_size}"] = round(bf16 / wall, 2)
         row[f"train_patches_per_s_batch{batch_size}"] = round(wall, 1)
         row[f"train_new_patches_per_s_batch{batch_size}"] = round(new, 1)
         row[f"new_over_old_batch{batch_size}"] = round(new / wall, 2)
@@ -152,6 +162,8 @@ def model_row(name, bands, steps, jit):
                                      1)
     row["paper_epoch_s"] = round(PAPER_TRAIN_PATCHES / row["train_new_patches_per_s_batch16"],
                                  1)
+    row["paper_epoch_bf16_s"] = round(
+        PAPER_TRAIN_PATCHES / row["train_bf16_patches_per_s_batch16"], 1)
     log(f"{name}: {json.dumps(row)}")
     return row
 
@@ -185,6 +197,7 @@ def main(argv=None):
     result["models"] = rows = [model_row(name, bands, args.steps, not args.no_jit)
                                for name in names]
     fastest = max(max(r["train_patches_per_s_batch16"], r["train_new_patches_per_s_batch16"],
+                      r.get("train_bf16_patches_per_s_batch16", 0),
                       r.get("train_xla_patches_per_s_batch16", 0)) for r in rows)
     if not args.no_pipeline:
         result["pipeline_over_fastest_training"] = round(

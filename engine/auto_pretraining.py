@@ -39,6 +39,8 @@ def encoder_cache_path(spec, patch_size, hparams):
                       "categorical_encoding": spec.categorical_encoding,
                       "continuous_encoding": spec.continuous_encoding,
                       "pixel_skip": bool(spec.pixel_skip), "seed": spec.seed,
+                      # float32 leaves the key as it was before the setting existed
+                      **({} if spec.precision == "float32" else {"precision": spec.precision}),
                       "pretraining": pretraining_settings(spec.epochs)},
                      sort_keys=True, default=str)
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
@@ -61,7 +63,8 @@ def pretrained_for(spec, stack_info, patch_size, hparams, reporter, progress_ran
                                hparams=dict(spec.hparams or {}), seed=spec.seed,
                                categorical_encoding=spec.categorical_encoding,
                                continuous_encoding=spec.continuous_encoding,
-                               pixel_skip=spec.pixel_skip, cache_dir=spec.cache_dir,
+                               pixel_skip=spec.pixel_skip, precision=spec.precision,
+                               cache_dir=spec.cache_dir,
                                **pretraining_settings(spec.epochs),
                                output_encoder=path).validate()
     outcome = pretrain(pretraining, stack_info, reporter, progress_range)

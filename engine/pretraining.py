@@ -88,15 +88,16 @@ def pretrain(spec, stack_info, reporter, progress_range=(0, 100)):
     PretrainSpec`) on ``stack_info``'s stack and write it with its card; return a
     :class:`..core.specs.pretraining.PretrainOutcome` (``encoder`` None when cancelled
     before the first epoch finished)."""
-    from .training import configure_training
+    from .training import configure_training, precision_copy, synced
 
     ensure_writable_dir(os.path.dirname(os.path.abspath(spec.output_encoder)),
                         f"folder of {spec.label_of('output_encoder')}")
     configure_training(spec.seed)
     data = prepare(spec, stack_info, reporter)
     network = build_network(spec, stack_info, data, reporter)
-    model = reconstruction_model(network)
-    log = run_epochs(spec, model, data, reporter, progress_range)
+    stepping = precision_copy(spec, network, reporter)
+    log = run_epochs(spec, reconstruction_model(stepping), data, reporter, progress_range)
+    synced(network, stepping)
     if not log.epochs_run:
         reporter.warning("Cancelled before the first epoch finished: no encoder was written.")
         return PretrainOutcome(cancelled=True)
@@ -301,6 +302,7 @@ def encoder_card(spec, stack_info, data, network, log):
                         "losses": log.losses, "final_loss": log.losses[-1],
                         "batch_size": data.batch_size, "optimizer": "adam",
                         "learning_rate": spec.learning_rate, "seed": spec.seed,
+                        "precision": spec.precision,
                         "cancelled": log.cancelled, "seconds": round(log.seconds, 2)},
         "data": {"stack": os.path.abspath(stack_info.path)},
         "device": describe()["device"],

@@ -10,7 +10,8 @@
 * :func:`with_precision` -- a copy of a model that computes in bfloat16
   (``"mixed_bfloat16"``: weights kept in float32; the output layer, and layers
   marked ``KEEP_FLOAT32`` such as FrIT's Fourier mixing, in float32).
-* :func:`cpu_has_bfloat16` -- whether the CPU has bfloat16 instructions.
+* :func:`cpu_has_bfloat16` -- whether the CPU has bfloat16 instructions;
+  :func:`bfloat16_emulated` -- why bfloat16 would be emulated on this machine.
 """
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from ..core.specs.maps import PRECISIONS
 
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bfloat16 matmuls
+BF16_GPU_CAPABILITY = (8, 0)  # NVIDIA compute capability with bfloat16 tensor cores (Ampere)
 
 
 class PatchModel:
@@ -130,3 +132,22 @@ def cpu_has_bfloat16(cpuinfo="/proc/cpuinfo"):
     except OSError:
         pass
     return False
+
+
+def bfloat16_emulated():
+    """Why TensorFlow would emulate bfloat16 on the device it computes on (a GPU
+    older than Ampere, or a CPU without AVX512-BF16 or AMX), or None."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None if cpu_has_bfloat16() else \
+            "this CPU has no bfloat16 instructions (AVX512-BF16 or AMX)"
+    try:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+    except Exception:  # details are best-effort only
+        capability = None
+    if capability and tuple(capability) < BF16_GPU_CAPABILITY:
+        return (f"this GPU (compute capability {capability[0]}.{capability[1]}) has no "
+                "bfloat16 units")
+    return None

@@ -212,9 +212,10 @@ def train(spec, stack_info, samples, reporter, samples_summary=None, progress_ra
             return Trained(TrainOutcome(cancelled=True), None, data.stack, data.mean,
                            data.std)
     model = build(spec, data, stack_info, reporter)
+    stepping = stepping_model(spec, model, reporter)
     best_path = _best_path(spec.output_model)
     try:
-        log = run_epochs(spec, model, data, best_path, reporter, progress_range)
+        log = run_epochs(spec, model, data, best_path, reporter, progress_range, stepping)
         if log.best_epoch == 0:
             return Trained(TrainOutcome(cancelled=True), None, data.stack, data.mean,
                            data.std)
@@ -328,13 +329,11 @@ def resolve_model_hparams(model_name, hparams):
 
 
 def build(spec, data, stack_info, reporter):
-    """The compiled Keras model of ``spec`` for ``data``'s patches of ``stack_info``'s
-    stack, with the network options of the settings (:func:`network_options`):
-    one-hot categorical factors (their classes from the stack, the Z-score from
-    ``data``), continuous factors in bins (the edges from ``data``) and the centre
-    cell's factors to the classifier."""
-    import keras
-
+    """The Keras model of ``spec`` (compiled by :func:`stepping_model`) for
+    ``data``'s patches of ``stack_info``'s stack, with the network options of the
+    settings (:func:`network_options`): one-hot categorical factors (their classes
+    from the stack, the Z-score from ``data``), continuous factors in bins (the
+    edges from ``data``) and the centre cell's factors to the classifier."""
     from ..models import build_model
 
     factors = stack_info.bands
@@ -355,10 +354,6 @@ def build(spec, data, stack_info, reporter):
                             **options, **data.hparams)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(
-                      label_smoothing=spec.label_smoothing),
-                  metrics=["accuracy"])
     reporter.info(f"Model {spec.model}: {model.count_params():,} parameters; "
                   f"{len(data.train[0])} training and {len(data.validation[0])} validation "
                   f"samples; batch {data.batch_size}, {spec.optimizer.upper()} lr "
@@ -373,31 +368,80 @@ def build(spec, data, stack_info, reporter):
     return model
 
 
+def compile_for_training(spec, model):
+    """Compile ``model`` with the optimizer, loss and metric of ``spec``."""
+    import keras
+
+    model.compile(optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(
+                      label_smoothing=spec.label_smoothing),
+                  metrics=["accuracy"])
+
+
+def stepping_model(spec, model, reporter):
+    """The compiled model the training steps run on (:func:`precision_copy`; for
+    bfloat16 ``model`` is left uncompiled, so its file carries no unused optimizer).
+    The validation, the epoch kept and the file written are ``model``'s, in float32,
+    after :func:`synced`."""
+    stepping = precision_copy(spec, model, reporter)
+    compile_for_training(spec, stepping)
+    return stepping
+
+
+def precision_copy(spec, model, reporter):
+    """``model`` itself, or for *Training precision* bfloat16 a copy whose layers
+    compute in bfloat16 with the weights in float32 (:func:`.runners.with_precision`),
+    with a warning where the CPU emulates bfloat16."""
+    precision = getattr(spec, "precision", "float32")
+    if precision == "float32":
+        return model
+    from .runners import bfloat16_emulated, with_precision
+
+    label = spec.label_of("precision")
+    emulated = bfloat16_emulated()
+    if emulated:
+        reporter.warning(f"{label}: {emulated}, so {precision} is emulated and usually "
+                         "slower than float32.")
+    reporter.info(f"{label}: the training steps compute in {precision}; the weights stay "
+                  "float32 and are scored and written in float32.")
+    return with_precision(model, precision)
+
+
+def synced(model, stepping):
+    """``model`` with the weights of ``stepping``, the model the steps run on."""
+    if stepping is not model:
+        model.set_weights(stepping.get_weights())
+    return model
+
+
 def _best_path(output_model):
     """The checkpoint of the best epoch, hidden beside the output."""
     folder = os.path.dirname(os.path.abspath(output_model))
     return os.path.join(folder, f".{os.path.basename(output_model)}.best.keras")
 
 
-def run_epochs(spec, model, data, best_path, reporter, progress_range):
-    """The epoch loop: fit, validate, keep the best; stop on cancel or patience."""
+def run_epochs(spec, model, data, best_path, reporter, progress_range, stepping=None):
+    """The epoch loop: fit (``stepping``, :func:`stepping_model`; by default ``model``
+    itself), validate and keep ``model``; stop on cancel or patience."""
+    stepping = model if stepping is None else stepping
     start, end = progress_range
     steps_per_epoch = -(-len(data.train[0]) // data.batch_size)
     cancel = CancelCallback(reporter, start, end - start, spec.epochs, steps_per_epoch,
                              rate_function(getattr(spec, "schedule", "constant"),
                                            spec.learning_rate, steps_per_epoch, spec.epochs))
     log = EpochLog(selection=spec.selection)
-    average = averaged_weights(spec, model)
+    average = averaged_weights(spec, stepping)
     extra = [average.callback()] if average else []
     started = time.monotonic()
     for epoch in range(spec.epochs):
         cancel.epoch = epoch
-        fitted = fit_epoch(spec, model, data, epoch, cancel, extra)
+        fitted = fit_epoch(spec, stepping, data, epoch, cancel, extra)
         if fitted is None:
             break
         with average.swapped() if average else contextlib.nullcontext():
-            log.add(dict(fitted, **validation_scores(spec, model, data)))
-            improved = log.keep_if_best(model, best_path)
+            kept = synced(model, stepping)
+            log.add(dict(fitted, **validation_scores(spec, kept, data)))
+            improved = log.keep_if_best(kept, best_path)
         elapsed = time.monotonic() - started
         reporter.info(_epoch_line(spec.epochs, log, improved, elapsed))
         if log.epochs_run == 1:
@@ -469,7 +513,7 @@ def save_best(spec, stack_info, data, log, best_path):
     """Write the best epoch's model with its card to the output; the result."""
     import keras
 
-    best_model = keras.saving.load_model(best_path)
+    best_model = keras.saving.load_model(best_path, compile=False)
     card = _card(spec, RunFacts(stack_info, data, log, best_model.count_params()))
     with atomic_output(spec.output_model) as tmp:
         os.replace(best_path, tmp)
@@ -518,6 +562,7 @@ def _training_facts(spec, data, log):
             "average_views": bool(getattr(spec, "average_views", False)),
             "pretrain": bool(getattr(spec, "pretrain", False)),
             "pretrained_encoder": getattr(spec, "pretrained_encoder", "") or None,
+            "precision": getattr(spec, "precision", "float32"),
             "seed": spec.seed, "seconds": round(log.seconds, 2)}
 
 

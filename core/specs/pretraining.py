@@ -77,6 +77,7 @@ class PretrainSpec(Spec):
     categorical_encoding: str = training_setting("categorical_encoding")
     continuous_encoding: str = training_setting("continuous_encoding")
     pixel_skip: bool = training_setting("pixel_skip")
+    precision: str = training_setting("precision")
     output_encoder: str = param(key="OUTPUT_ENCODER", label="Pretrained encoder",
                                 kind="file_dest", file_filter=ENCODER_FILTER,
                                 help="The pretrained network (.keras) with its card: give it "
