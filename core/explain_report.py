@@ -54,5 +54,17 @@ def write_explain_report(path, outcome, card, settings):
                       caption="Each pixel: the mean drop of the landslide probability when a "
                               "square covering it is set to the training mean of every "
                               "factor (no information), averaged over the landslide patches "
-                              "of the split. Red: the model needs that part of the patch.")
+                              "of the split. Red: the model needs that part of the patch."
+                              + _views_note(outcome.occlusion, card))
     return report.write(path)
+
+
+def _views_note(occlusion, card):
+    """The caption's words for a map one cell larger than the model's patch: a model
+    averaged over flips and turns reads the odd patch around the cell."""
+    size, patch = len(occlusion), card.get("patch_size")
+    if not patch or size == patch:
+        return ""
+    return (f" The map is {size} x {size} pixels, one more than the model's {patch} x "
+            f"{patch} patch: the model averages over the patch's 8 flips and turns about "
+            "the sample's cell, which together read this larger patch.")

@@ -391,7 +391,7 @@ def stepping_model(spec, model, reporter):
 def precision_copy(spec, model, reporter):
     """``model`` itself, or for *Training precision* bfloat16 a copy whose layers
     compute in bfloat16 with the weights in float32 (:func:`.runners.with_precision`),
-    with a warning where the CPU emulates bfloat16."""
+    with a warning where bfloat16 would be emulated."""
     precision = getattr(spec, "precision", "float32")
     if precision == "float32":
         return model

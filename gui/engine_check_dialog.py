@@ -41,7 +41,8 @@ OUTDATED = "The engine is out of date"
 TIMEOUT_S = 180
 ROWS = [("executable", "Interpreter"), ("python", "Python"), ("tensorflow", "TensorFlow"),
         ("keras", "Keras"), ("sklearn", "scikit-learn"), ("numpy", "NumPy"),
-        ("gdal", "GDAL (Python bindings)"), ("device", "Device"), ("gpus", "GPUs")]
+        ("gdal", "GDAL (Python bindings)"), ("device", "Device"), ("gpus", "GPUs"),
+        ("bfloat16", "bfloat16")]
 MISSING = "—"
 
 FIX_TEXT = (

@@ -62,6 +62,7 @@ def test_check_command_reports_versions_and_device():
     assert result["type"] == "result"
     assert result["value"]["tensorflow"].startswith("2.")
     assert result["value"]["sklearn"] and result["value"]["gdal"]
+    assert result["value"]["bfloat16"].startswith(("native", "emulated: "))
 
 
 def test_cli_unknown_command_and_bad_params():

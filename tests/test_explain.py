@@ -127,6 +127,12 @@ def test_report_pictures(tmp_path):
     assert all(image.startswith(b"\x89PNG") and len(image) > 5000 for image in images)
     text = open(path, encoding="utf-8").read()
     assert text.index("slope") < text.index("elevation")  # largest drop first
+    assert "flips and turns" not in text
+    views = write_explain_report(tmp_path / "views.html", outcome,
+                                 {"model": "cnn", "patch_size": 15}, {"Split": "test"})
+    text = open(views, encoding="utf-8").read()
+    assert "The map is 16 x 16 pixels, one more than the model" in text
+    assert "15 x 15 patch: the model averages over the patch" in text
 
 
 def _engine(command, params, reporter):

@@ -148,6 +148,7 @@ def test_engine_check_shows_interpreter_tensorflow_and_device(qgis_app):
     assert "Engine ready" in dialog.status_label.text() and device in \
         dialog.status_label.text()
     assert labels["python"].text().count(".") == 2
+    assert labels["bfloat16"].text() == info["bfloat16"]
     assert "The engine works" in dialog.advice.toPlainText()
     dialog.close()
 

@@ -4,6 +4,7 @@ import importlib
 import sys
 
 from .. import device
+from ..runners import bfloat16_emulated
 
 # module -> (result key, what the user loses without it and how to fix it)
 OPTIONAL_MODULES = {
@@ -17,6 +18,9 @@ OPTIONAL_MODULES = {
 def run(_spec, reporter):
     info = device.describe()
     info["executable"] = sys.executable
+    emulated = bfloat16_emulated()
+    info["bfloat16"] = f"emulated: {emulated}" if emulated else \
+        "native (Training precision: Mixed bfloat16 can be faster)"
     import numpy
 
     info["numpy"] = numpy.__version__
