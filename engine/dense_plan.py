@@ -27,6 +27,7 @@ the centre cell as a second input.
 from dataclasses import dataclass, field
 
 from ..models import SKIP_LAYERS
+from .class_token_tail import class_token_tail
 
 _SKIPPED = ("Dropout", "SpatialDropout2D", "GaussianDropout", "GaussianNoise")
 _POINTWISE = ("BatchNormalization", "ReLU", "Activation", "LeakyReLU", "ELU",
@@ -331,6 +332,9 @@ def _tail_plan(model, stem, consumers, branch=None, skip=None):
     token_shape = tuple(int(s) for s in start.output.shape[1:])
     shared = stem.shared
     rest = "the rest per patch"
+    short = class_token_tail(model, inputs)
+    if short is not None:
+        tail, rest = short, rest + " (the last encoder layer for the class token alone)"
     if skip is not None:
         rest += " (with the centre cell: pixel skip)"
     if embed is not None:
