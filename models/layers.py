@@ -176,7 +176,9 @@ class FractionalFourierMixing(keras.layers.Layer):
         self.scaled_order_tokens.assign(float(order_tokens) * self._n)
         self.scaled_order_hidden.assign(float(order_hidden) * self._d)
 
-    def call(self, inputs):
+    def call(self, inputs, rows=None):
+        """The mixing of ``inputs``; ``rows``: only the first ``rows`` output tokens
+        (the class token's row alone for the dense path, ``engine/class_token_tail``)."""
         dtype = inputs.dtype
         vn = ops.convert_to_tensor(self._vn, dtype=dtype)
         vd = ops.convert_to_tensor(self._vd, dtype=dtype)
@@ -188,10 +190,8 @@ class FractionalFourierMixing(keras.layers.Layer):
         # so the real part is V_n (Z * cos(theta_i + phi_j)) V_d^T with Z = V_n^T X V_d.
         phase = ops.cos((-0.5 * math.pi) * (theta_n[:, None] + theta_d[None, :]))
         z = ops.matmul(ops.matmul(ops.transpose(vn), inputs), vd)
-        return ops.matmul(ops.matmul(vn, z * phase), ops.transpose(vd))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        out_rows = vn if rows is None else vn[:rows]
+        return ops.matmul(ops.matmul(out_rows, z * phase), ops.transpose(vd))
 
     def flops(self, input_shape):
         """FLOPs per sample of the mixing: four matmuls and the phase product."""

@@ -1,22 +1,24 @@
-"""The dense path's tail of a class-token network (ViT) computes its last encoder
-layer for the class token alone (engine/class_token_tail.py): the same numbers as
-the whole tail, fewer FLOPs; other networks keep their whole tail."""
+"""The dense path's tail of a class-token network (ViT, FrIT) computes its last
+encoder layer for the class token alone (engine/class_token_tail.py): the same
+numbers as the whole tail, fewer FLOPs; CTLGNet keeps its whole tail."""
 
 import numpy as np
 import pytest
 
-VIT = {"patch_size": 4, "hidden_dim": 16, "num_layers": 2, "num_heads": 2, "mlp_dim": 16,
-       "representation_size": 8}
+TINY = {"vit": {"patch_size": 4, "hidden_dim": 16, "num_layers": 2, "num_heads": 2,
+                "mlp_dim": 16, "representation_size": 8},
+        "frit": {"patch_size": 4, "hidden_dim": 16, "num_layers": 2, "mlp_dim": 16,
+                 "representation_size": 0}}
 PATCH, BANDS = 16, 3
 
 
-def _vit(pixel_skip=False, seed=0):
+def _network(name, pixel_skip=False, seed=0):
     import keras
 
     from landslide_susceptibility.models import build_model
 
     keras.utils.set_random_seed(seed)
-    model = build_model("vit", (PATCH, PATCH, BANDS), pixel_skip=pixel_skip, **VIT)
+    model = build_model(name, (PATCH, PATCH, BANDS), pixel_skip=pixel_skip, **TINY[name])
     head = model.get_layer("predictions")  # spread the outputs away from 0.5
     kernel, bias = head.get_weights()
     head.set_weights([kernel * 8.0, bias])
@@ -29,12 +31,13 @@ def _random_inputs(model, count, seed=1):
             .astype(np.float32) for tensor in model.inputs]
 
 
-@pytest.mark.parametrize("pixel_skip", [False, True])
-def test_the_class_token_tail_equals_the_whole_tail(pixel_skip, monkeypatch):
+@pytest.mark.parametrize("name, pixel_skip", [("vit", False), ("vit", True),
+                                              ("frit", False), ("frit", True)])
+def test_the_class_token_tail_equals_the_whole_tail(name, pixel_skip, monkeypatch):
     from landslide_susceptibility.engine import dense_plan as plans
     from landslide_susceptibility.models.flops import profile_flops
 
-    model = _vit(pixel_skip)
+    model = _network(name, pixel_skip)
     plan, reason = plans.dense_plan(model)
     assert plan is not None, reason
     assert "the last encoder layer for the class token alone" in plan.description
@@ -54,8 +57,9 @@ def test_the_class_token_tail_equals_the_whole_tail(pixel_skip, monkeypatch):
     assert again.tail.name.endswith("class_token_tail")
 
 
+@pytest.mark.parametrize("name", ["vit", "frit"])
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-def test_the_dense_path_with_it_equals_per_patch(precision):
+def test_the_dense_path_with_it_equals_per_patch(name, precision):
     """The dense model with the class-token tail (XLA-compiled; in bfloat16 a copy
     of it) against the plain per-patch model, as Predict checks it before use."""
     from landslide_susceptibility.engine.dense_model import (
@@ -67,7 +71,7 @@ def test_the_dense_path_with_it_equals_per_patch(precision):
     from landslide_susceptibility.engine.dense_plan import dense_plan
     from landslide_susceptibility.engine.runners import PatchModel
 
-    model = _vit(pixel_skip=True)
+    model = _network(name, pixel_skip=True)
     plan, _ = dense_plan(model)
     dense = DenseModel(plan, PATCH, BANDS, batch_size=16, precision=precision)
     error = check_dense(dense, PatchModel(model, 16), PATCH, BANDS)
@@ -75,16 +79,14 @@ def test_the_dense_path_with_it_equals_per_patch(precision):
     assert error <= bound
 
 
-@pytest.mark.parametrize("name, hparams", [
-    ("frit", {"patch_size": 4, "hidden_dim": 16, "num_layers": 1, "mlp_dim": 16,
-              "representation_size": 0}),  # Fourier mixing: every token's row is mixed
-    ("ctlgnet", {"conv_filters": [4, 4, 8], "hidden_dim": 16, "num_layers": 1,
-                 "num_heads": 2, "mlp_dim": 16})])  # SeqPool reads every token
-def test_other_networks_keep_their_whole_tail(name, hparams):
+def test_ctlgnet_keeps_its_whole_tail():
+    """CTLGNet's SeqPool weighs every token of the last layer."""
     from landslide_susceptibility.engine.dense_plan import dense_plan
     from landslide_susceptibility.models import build_model
 
-    plan, reason = dense_plan(build_model(name, (PATCH, PATCH, BANDS), **hparams))
+    model = build_model("ctlgnet", (PATCH, PATCH, BANDS), conv_filters=[4, 4, 8],
+                        hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=16)
+    plan, reason = dense_plan(model)
     assert plan is not None, reason
     assert "class token alone" not in plan.description
     assert not plan.tail.name.endswith("class_token_tail")
