@@ -244,8 +244,8 @@ class TrainingSettings(Spec):
                                 "layers compute in bfloat16 while the weights stay float32, "
                                 "and the model is written in float32, so it maps as any "
                                 "other. On a CPU with AVX512-BF16 a training step ran "
-                                "1.0-1.4x as fast (ResNet-18 1.4x; at batch 128 1.1-1.4x; "
-                                "FrIT 0.9x at batch 16), and the CNN's spatial-CV AUC on "
+                                "1.05-1.4x as fast (ResNet-18 1.3-1.4x; FrIT not faster), "
+                                "and the CNN's spatial-CV AUC on "
                                 "real data was 0.013 lower (within noise). Without bfloat16 "
                                 "instructions (AVX512-BF16, AMX) or on a GPU older than "
                                 "Ampere it is emulated and slower (a warning says so)")
