@@ -22,7 +22,7 @@ _CHAIN = ("ln1", "add1", "ln2", "mlp_fc1", "mlp_fc2", "add2")
 def class_token_tail(model, inputs):
     """The per-pixel tail of ``model`` from ``inputs`` (its tokens, and with a pixel
     skip the centre cell: tensors of ``model``'s graph) to its probabilities, with
-    the last attention layer for the class token alone; None when ``model`` does not
+    the last encoder layer for the class token alone; None when ``model`` does not
     end in that pattern (CTLGNet's SeqPool reads every token). Built on the
     tensors of ``model``'s own graph: a sub-model (``keras.Model`` from intermediate
     tensors) calls its layers again, so its tensors are not the layers' first ones."""
