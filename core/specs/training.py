@@ -245,8 +245,8 @@ class TrainingSettings(Spec):
                                 "and the model is written in float32, so it maps as any "
                                 "other. On a CPU with AVX512-BF16 a training step ran "
                                 "1.05-1.4x as fast (ResNet-18 1.3-1.4x; FrIT not faster), "
-                                "and the CNN's spatial-CV AUC on "
-                                "real data was 0.013 lower (within noise). Without bfloat16 "
+                                "and the spatial-CV AUC on real data moved within noise "
+                                "(the CNN 0.013 lower, CTLGNet 0.006 higher). Without bfloat16 "
                                 "instructions (AVX512-BF16, AMX) or on a GPU older than "
                                 "Ampere it is emulated and slower (a warning says so)")
 
