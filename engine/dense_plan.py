@@ -334,7 +334,7 @@ def _tail_plan(model, stem, consumers, branch=None, skip=None):
     rest = "the rest per patch"
     short = class_token_tail(model, inputs)
     if short is not None:
-        tail, rest = short, rest + " (the last encoder layer for the class token alone)"
+        tail, rest = short, rest + ", the last encoder layer for the class token alone"
     if skip is not None:
         rest += " (with the centre cell: pixel skip)"
     if embed is not None:
