@@ -11,16 +11,11 @@ Prints one JSON line per model and size: pixels/s of the four ways, and the max
 |difference| of the probabilities between bfloat16 and float32 (XLA).
 """
 
-import argparse
-import json
-import os
-import runpy
 import sys
 import time
 
-from tails import tail_and_tokens
+from tails import run_over_models, tail_and_tokens
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRECISIONS = ("float32", "bfloat16")
 
 
@@ -57,17 +52,7 @@ def check(name, patch, batch):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="ctlgnet,vit,frit")
-    parser.add_argument("--patches", default="72,24")
-    parser.add_argument("--batch", type=int, default=256)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    runpy.run_path(os.path.join(REPO, "engine", "launcher.py"))["register_package"](REPO)
-    for patch in (int(p) for p in args.patches.split(",")):
-        for name in args.models.split(","):
-            print(json.dumps(check(name, patch, args.batch)), flush=True)
-    return 0
+    return run_over_models(__doc__.splitlines()[0], "ctlgnet,vit,frit", check, argv)
 
 
 if __name__ == "__main__":

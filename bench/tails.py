@@ -1,6 +1,14 @@
 """The per-pixel part (a network's dense-path tail) and a batch of random tokens
-for it: what ``tail_workers.py``, ``tail_precision.py`` and ``onnx_tails.py`` time."""
+for it: what ``tail_workers.py``, ``tail_precision.py``, ``class_token_tails.py`` and
+``onnx_tails.py`` time; and the command line the tail scripts share
+(:func:`run_over_models`)."""
 
+import argparse
+import json
+import os
+import runpy
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BANDS = 9  # the bench's stack: 72 x 72 x 9 like the paper's
 
 
@@ -18,3 +26,20 @@ def tail_and_tokens(name, patch, batch):
         return None, {"model": name, "patch": patch, "note": reason or "no per-pixel tail"}
     tokens = np.random.default_rng(0).standard_normal((batch,) + plan.token_shape)
     return plan, tokens.astype(np.float32)
+
+
+def run_over_models(description, default_models, check, argv=None):
+    """The shared command line of a tail script: ``--models``, ``--patches`` and
+    ``--batch``; prints ``check(name, patch, batch)`` as one JSON line per model and
+    size (patch by patch)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--models", default=default_models)
+    parser.add_argument("--patches", default="72,24")
+    parser.add_argument("--batch", type=int, default=256)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    runpy.run_path(os.path.join(REPO, "engine", "launcher.py"))["register_package"](REPO)
+    for patch in (int(p) for p in args.patches.split(",")):
+        for name in args.models.split(","):
+            print(json.dumps(check(name, patch, args.batch)), flush=True)
+    return 0

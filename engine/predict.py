@@ -72,7 +72,7 @@ from .dense_model import (
 from .dense_plan import dense_plan
 from .dense_views import DenseViews
 from .patches import view_size
-from .runners import PatchModel, ViewsAveraged, bfloat16_emulated
+from .runners import PatchModel, ViewsAveraged, emulation_warning
 from .tile_loop import RunState, TileJob, run_tiles
 
 DEFAULT_TILE = 256          # output tile side, per-patch path
@@ -179,10 +179,9 @@ def _load_evaluation(model_path, inputs, batch_size, method, seed, reporter,
     model = load_model(model_path, compile=False, input_shape=(p, p, bands))
     patch_model = PatchModel(model, batch_size)
     patch_model(np.zeros((1, p, p, bands), np.float32))  # trace before timing tiles
-    emulated = bfloat16_emulated() if precision != "float32" else None
-    if emulated:
-        reporter.warning(f"{emulated[0].upper()}{emulated[1:]}: {precision} is emulated and "
-                         "usually slower than float32.")
+    warning = emulation_warning(precision)
+    if warning:
+        reporter.warning(warning)
     if method != "patch":
         evaluation = _try_dense(model, patch_model, inputs, method, seed, reporter, precision)
         if evaluation.dense is None and method == "dense":

@@ -11,7 +11,8 @@
   (``"mixed_bfloat16"``: weights kept in float32; the output layer, and layers
   marked ``KEEP_FLOAT32`` such as FrIT's Fourier mixing, in float32).
 * :func:`cpu_has_bfloat16` -- whether the CPU has bfloat16 instructions;
-  :func:`bfloat16_emulated` -- why bfloat16 would be emulated on this machine.
+  :func:`bfloat16_emulated` -- why bfloat16 would be emulated on this machine, and
+  :func:`emulation_warning` -- the warning Predict and training give then.
 """
 
 import numpy as np
@@ -151,3 +152,12 @@ def bfloat16_emulated():
         return (f"this GPU (compute capability {capability[0]}.{capability[1]}) has no "
                 "bfloat16 units")
     return None
+
+
+def emulation_warning(precision):
+    """The warning for computing in ``precision`` on this machine: why it would be
+    emulated and slow, or None (float32, or native bfloat16)."""
+    why = bfloat16_emulated() if precision != "float32" else None
+    if not why:
+        return None
+    return f"{why[0].upper()}{why[1:]}: {precision} is emulated and usually slower than float32."

@@ -395,13 +395,12 @@ def precision_copy(spec, model, reporter):
     precision = getattr(spec, "precision", "float32")
     if precision == "float32":
         return model
-    from .runners import bfloat16_emulated, with_precision
+    from .runners import emulation_warning, with_precision
 
     label = spec.label_of("precision")
-    emulated = bfloat16_emulated()
-    if emulated:
-        reporter.warning(f"{label}: {emulated}, so {precision} is emulated and usually "
-                         "slower than float32.")
+    warning = emulation_warning(precision)
+    if warning:
+        reporter.warning(f"{label}: {warning}")
     reporter.info(f"{label}: the training steps compute in {precision}; the weights stay "
                   "float32 and are scored and written in float32.")
     return with_precision(model, precision)

@@ -125,3 +125,37 @@ def test_bfloat16_is_emulated_on_old_gpus_and_cpus_without_the_instructions(
     monkeypatch.setattr(runners, "cpu_has_bfloat16", lambda: cpu_bf16)
     found = runners.bfloat16_emulated()
     assert found is None if emulated is None else emulated in found
+
+
+def test_training_warns_where_bfloat16_is_emulated(monkeypatch, fake_reporter):
+    """The warning names the setting by its label and says why; none for float32."""
+    from landslide_susceptibility.core.specs import TrainSpec
+    from landslide_susceptibility.engine import runners
+    from landslide_susceptibility.engine.training import precision_copy
+    from landslide_susceptibility.models import build_model
+
+    monkeypatch.setattr(runners, "bfloat16_emulated",
+                        lambda: "this CPU has no bfloat16 instructions (AVX512-BF16 or AMX)")
+    model = build_model("cnn", (16, 16, 3), filters=[4, 6])
+    spec = types.SimpleNamespace(precision="float32", label_of=TrainSpec.label_of)
+    assert precision_copy(spec, model, fake_reporter) is model
+    assert not fake_reporter.messages
+    spec.precision = "bfloat16"
+    precision_copy(spec, model, fake_reporter)
+    warning, _ = fake_reporter.messages  # the warning, then what the steps compute in
+    assert warning.startswith(TrainSpec.label_of("precision") + ": This CPU has no bfloat16")
+    assert "emulated and usually slower than float32" in warning
+
+
+@pytest.mark.parametrize("precision, why, expected", [
+    ("float32", "this CPU has no bfloat16 instructions", None),
+    ("bfloat16", None, None),
+    ("bfloat16", "this GPU (compute capability 7.5) has no bfloat16 units",
+     "This GPU (compute capability 7.5) has no bfloat16 units: bfloat16 is emulated and "
+     "usually slower than float32.")])
+def test_the_emulation_warning_predict_and_training_give(monkeypatch, precision, why,
+                                                         expected):
+    from landslide_susceptibility.engine import runners
+
+    monkeypatch.setattr(runners, "bfloat16_emulated", lambda: why)
+    assert runners.emulation_warning(precision) == expected
